@@ -1,0 +1,265 @@
+/*
+ * The numeric rules every fp4rt kernel shares, written once.
+ *
+ * The contract is shared/spec/nvfp4-numerics.md; the CPU reference
+ * (runtime/reference.c) implements it literally and independently.  The
+ * functions here are the fast forms used on the device; the C side includes
+ * this file too, so that the software conversions can be checked on all 2^32
+ * inputs on the host.
+ *
+ * Choices the contract leaves open, fixed here and in the reference:
+ *   - the block maximum starts at 0, so a block of NaNs is a zero block;
+ *   - E2M1 keeps the sign of -0 and of values that round to 0 (code 8),
+ *     NaN of either sign gives code 7;
+ *   - the library's own expf (fp4rt_expf, below) is used for SwiGLU on both
+ *     sides, so that fused and unfused results agree bit for bit.
+ *
+ * All arithmetic is IEEE fp32 with round to nearest even; kernels are
+ * compiled with -fmad=false so that no product is fused into an addition
+ * unless written as fmaf.
+ */
+#ifndef FP4RT_NVFP4_NUMERICS_CUH
+#define FP4RT_NVFP4_NUMERICS_CUH
+
+#include "fp4rt_portable.cuh"
+
+#ifndef FP4RT_HAS_E2M1_CVT
+#define FP4RT_HAS_E2M1_CVT 0
+#endif
+#ifndef FP4RT_HAS_E4M3_CVT
+#define FP4RT_HAS_E4M3_CVT 0
+#endif
+
+/* ------------------------------------------------------------------ */
+/* E2M1 in software                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Rounds |y| to the E2M1 grid in one rounding: adding 2^22, 2^23 or 2^24
+ * leaves an fp32 whose last place is the E2M1 step at that magnitude
+ * (0.5 below 2, 1 below 4, 2 above), so the fp32 adder rounds to nearest
+ * with ties to the even code.  The mantissa of the sum then counts steps;
+ * the offset turns the count into the code.  Values of 7 and above and
+ * NaN/Inf saturate to code 7 (6.0).
+ */
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_soft(float y)
+{
+    float a = fabsf(y);
+    float magic;
+    fp4rt_u32 base;
+    if (a < 2.0f) {
+        magic = FP4RT_F32_TWO_POW_22;
+        base = 0x4A800000u;                 /* bits of 2^22, code 0 */
+    } else if (a < 4.0f) {
+        magic = FP4RT_F32_TWO_POW_23;
+        base = 0x4B000000u - 2u;            /* 2 + 2 steps of 1 -> code 4 */
+    } else {
+        magic = FP4RT_F32_TWO_POW_24;
+        base = 0x4B800000u - 4u;            /* 4 = 2 steps of 2 -> code 6 */
+    }
+    fp4rt_u32 code = fp4rt_f2u(a + magic) - base;
+    code = code < 7u ? code : 7u;
+    if (a != a)
+        return 7u;                          /* NaN of either sign */
+    return code | ((fp4rt_f2u(y) >> 28) & 8u);
+}
+
+/* The value of a code (sign included); code 8 gives -0. */
+FP4RT_FN float fp4rt_e2m1_value(fp4rt_u32 code)
+{
+    fp4rt_u32 c = code & 7u;
+    float v = c < 2u ? 0.5f * (float)c
+                     : fp4rt_u2f((((c >> 1) + 126u) << 23) | ((c & 1u) << 22));
+    return (code & 8u) ? -v : v;
+}
+
+/* ------------------------------------------------------------------ */
+/* E4M3 (e4m3fn) for non-negative scales                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Round to nearest even, saturating to 448; v >= 0 (Inf saturates, NaN is
+ * never passed: block maxima start at 0).  Below 2^-6 the step is 2^-9,
+ * which is the last place of 2^14 in fp32; above, the mantissa is rounded
+ * to 3 bits in the integer domain and the exponent rebiased from 127 to 7.
+ */
+FP4RT_FN fp4rt_u32 fp4rt_e4m3_soft(float v)
+{
+    if (!(v < FP4RT_E4M3_MAX))
+        return FP4RT_E4M3_MAX_CODE;
+    if (v < FP4RT_E4M3_MIN_NORMAL)
+        return fp4rt_f2u(v + FP4RT_F32_TWO_POW_14) - 0x46800000u;
+    fp4rt_u32 u = fp4rt_f2u(v);
+    u += 0x7FFFFu + ((u >> 20) & 1u);
+    fp4rt_u32 code = (u >> 20) - ((127u - 7u) << 3);
+    return code < FP4RT_E4M3_MAX_CODE ? code : FP4RT_E4M3_MAX_CODE;
+}
+
+/* The value of a non-negative E4M3 code (sign bit ignored), exact. */
+FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
+{
+    fp4rt_u32 e = (code >> 3) & 0xFu;
+    fp4rt_u32 m = code & 7u;
+    if (e == 0u)
+        return (float)m * 0.001953125f;     /* m * 2^-9 */
+    return fp4rt_u2f(((e + 120u) << 23) | (m << 20));
+}
+
+/* ------------------------------------------------------------------ */
+/* Hardware conversions where the target has them                      */
+/* ------------------------------------------------------------------ */
+
+#if defined(FP4RT_DEVICE_CODE) && FP4RT_HAS_E2M1_CVT
+/* Two values to one byte: lo in bits 3..0, hi in bits 7..4.  NaN is made
+ * +Inf first so that the contract (code 7) holds whatever the instruction
+ * does with NaN. */
+FP4RT_FN fp4rt_u32 fp4rt_e2m1x2(float lo, float hi)
+{
+    fp4rt_u32 r;
+    lo = (lo == lo) ? lo : __int_as_float(0x7F800000);
+    hi = (hi == hi) ? hi : __int_as_float(0x7F800000);
+    asm("{\n\t.reg .b8 t;\n\t"
+        "cvt.rn.satfinite.e2m1x2.f32 t, %1, %2;\n\t"
+        "cvt.u32.u8 %0, t;\n\t}"
+        : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+#else
+FP4RT_FN fp4rt_u32 fp4rt_e2m1x2(float lo, float hi)
+{
+    return fp4rt_e2m1_soft(lo) | (fp4rt_e2m1_soft(hi) << 4);
+}
+#endif
+
+#if defined(FP4RT_DEVICE_CODE) && FP4RT_HAS_E4M3_CVT
+FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v)
+{
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;"
+        : "=h"(r) : "f"(0.0f), "f"(v));
+    return (fp4rt_u32)r & 0xFFu;
+}
+#else
+FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v) { return fp4rt_e4m3_soft(v); }
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Global scale                                                        */
+/* ------------------------------------------------------------------ */
+
+/* S_enc = min(6 * E4M3_MAX / amax, FLT_MAX); 1 when amax is 0 or the
+ * quotient underflows to 0. */
+FP4RT_FN float fp4rt_global_enc(float amax, float e4m3_max)
+{
+    float s = (FP4RT_E2M1_MAX * e4m3_max) / amax;
+    s = fminf(s, FP4RT_FLT_MAX);
+    if (amax == 0.0f || s == 0.0f)
+        s = 1.0f;
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* expf and SwiGLU, identical on host and device                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * exp(x) = 2^k * exp(r), k = rint(x / ln2), r = x - k ln2 (two-part ln2,
+ * fused), exp(r) by its degree-7 Taylor polynomial in Horner form with
+ * fused multiply-adds.  Every step is one correctly rounded IEEE operation,
+ * so host and device agree bit for bit.  Error under 2 ulp.
+ */
+#define FP4RT_EXPF_OVERFLOW 88.72283935546875f   /* above: +Inf */
+#define FP4RT_EXPF_UNDERFLOW -103.972084045410f  /* below: 0 */
+#define FP4RT_LOG2E 1.44269504088896341f
+#define FP4RT_LN2_HI 0.693145751953125f          /* 12 significant bits */
+#define FP4RT_LN2_LO 1.428606765330187045e-06f
+
+FP4RT_FN float fp4rt_expf(float x)
+{
+    if (x != x)
+        return x;
+    if (x > FP4RT_EXPF_OVERFLOW)
+        return fp4rt_u2f(FP4RT_F32_INF_BITS);
+    if (x < FP4RT_EXPF_UNDERFLOW)
+        return 0.0f;
+    float k = rintf(x * FP4RT_LOG2E);
+    float r = fmaf(-k, FP4RT_LN2_HI, x);
+    r = fmaf(-k, FP4RT_LN2_LO, r);
+    float p = 1.98412698412698413e-4f;            /* 1/7! */
+    p = fmaf(p, r, 1.38888888888888889e-3f);      /* 1/6! */
+    p = fmaf(p, r, 8.33333333333333333e-3f);      /* 1/5! */
+    p = fmaf(p, r, 4.16666666666666667e-2f);      /* 1/4! */
+    p = fmaf(p, r, 1.66666666666666667e-1f);      /* 1/3! */
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    /* 2^k in two factors, each a normal float, so that only the last
+     * product rounds (into the subnormal range when it must). */
+    int ki = (int)k;
+    int k1 = ki / 2;
+    int k2 = ki - k1;
+    p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
+    return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
+}
+
+/* silu(g) * u = g / (1 + exp(-g)) * u, in fp32. */
+FP4RT_FN float fp4rt_swiglu(float g, float u)
+{
+    float silu = g / (1.0f + fp4rt_expf(-g));
+    return silu * u;
+}
+
+/* ------------------------------------------------------------------ */
+/* bf16 and fp16 bit patterns                                          */
+/* ------------------------------------------------------------------ */
+
+FP4RT_FN float fp4rt_bf16_to_f32(fp4rt_u32 b)
+{
+    return fp4rt_u2f(b << 16);
+}
+
+/* Round to nearest even; NaN becomes the quiet NaN 0x7FC0 with its sign. */
+FP4RT_FN fp4rt_u32 fp4rt_f32_to_bf16(float f)
+{
+    fp4rt_u32 u = fp4rt_f2u(f);
+    if ((u & 0x7FFFFFFFu) > FP4RT_F32_INF_BITS)
+        return ((u >> 16) & 0x8000u) | 0x7FC0u;
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return u >> 16;
+}
+
+/* fp16 <-> fp32 by bits, round to nearest even, overflow to Inf, NaN to
+ * the quiet NaN 0x7E00 with its sign. */
+FP4RT_FN float fp4rt_f16_to_f32(fp4rt_u32 h)
+{
+    fp4rt_u32 sign = (h & 0x8000u) << 16;
+    fp4rt_u32 e = (h >> 10) & 0x1Fu;
+    fp4rt_u32 m = h & 0x3FFu;
+    if (e == 0x1Fu)
+        return fp4rt_u2f(sign | FP4RT_F32_INF_BITS | (m << 13));
+    if (e == 0u) {
+        float v = (float)m * 5.9604644775390625e-08f; /* m * 2^-24 */
+        return sign ? -v : v;
+    }
+    return fp4rt_u2f(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+FP4RT_FN fp4rt_u32 fp4rt_f32_to_f16(float f)
+{
+    fp4rt_u32 u = fp4rt_f2u(f);
+    fp4rt_u32 sign = (u >> 16) & 0x8000u;
+    fp4rt_u32 a = u & 0x7FFFFFFFu;
+    if (a > FP4RT_F32_INF_BITS)
+        return sign | 0x7E00u;
+    if (a >= 0x477FF000u)                  /* rounds to 65536 or more */
+        return sign | 0x7C00u;
+    if (a < 0x38800000u) {                  /* below 2^-14: subnormal */
+        /* 2^-24 steps: the last place of 0.5 (bits 0x3F000000) in fp32. */
+        float s = fp4rt_u2f(a) + 0.5f;
+        return sign | (fp4rt_f2u(s) - 0x3F000000u);
+    }
+    a += 0xFFFu + ((a >> 13) & 1u);
+    return sign | ((a >> 13) - (112u << 10));
+}
+
+#endif /* FP4RT_NVFP4_NUMERICS_CUH */

@@ -1,0 +1,94 @@
+/*
+ * The PTX of each target: the native E2M1 conversion where the target has
+ * it, the software rounding elsewhere (and when software is forced).
+ */
+#include "tests/tap.h"
+#include "tests/testutil.h"
+#include "runtime/internal.h"
+
+#define E2M1_CVT "cvt.rn.satfinite.e2m1x2.f32"
+/* 2^22 as a PTX float literal: the software rounding's magic constant. */
+#define SOFT_MARK "0f4A800000"
+
+static char *module_ptx_as(const char *target, unsigned flags, size_t module,
+                           int linked)
+{
+    fp4rt_context_options o = FP4RT_CONTEXT_OPTIONS_INIT;
+    fp4rt_context *ctx = NULL;
+    char err[FP4RT_JIT_MSG];
+    char *ptx = NULL;
+    o.target = target;
+    o.flags = flags | FP4RT_CONTEXT_NO_DISK_CACHE;
+    if (fp4rt_context_create(&o, &ctx) != FP4RT_SUCCESS)
+        return NULL;
+    if (fp4rt_jit_ptx(&ctx->jit, module, linked, &ptx, err, sizeof err) !=
+        FP4RT_SUCCESS)
+        diag("%s", err);
+    fp4rt_context_destroy(ctx);
+    return ptx;
+}
+
+static char *module_ptx(const char *target, unsigned flags, size_t module)
+{
+    return module_ptx_as(target, flags, module, 0);
+}
+
+/* The body of one .entry in a PTX text. */
+static const char *entry_body(const char *ptx, const char *name)
+{
+    char head[128];
+    snprintf(head, sizeof head, ".entry %s(", name);
+    return ptx ? strstr(ptx, head) : NULL;
+}
+
+int main(void)
+{
+    static const char *const native[] = { "sm_100a", "sm_103a", "sm_110a",
+                                          "sm_120a", "sm_121a" };
+    static const char *const soft[] = { "sm_75", "sm_80", "sm_86", "sm_89",
+                                        "sm_90a" };
+    if (fp4rt_cuda()->nvrtc.status != FP4RT_SUCCESS)
+        skip_all("NVRTC not installed");
+
+    for (size_t i = 0; i < sizeof native / sizeof native[0]; i++) {
+        char *ptx = module_ptx(native[i], 0, FP4RT_MOD_E2M1);
+        ok(ptx && strstr(ptx, E2M1_CVT), "%s: e2m1 uses " E2M1_CVT,
+           native[i]);
+        ok(ptx && !strstr(ptx, SOFT_MARK), "%s: and no software rounding",
+           native[i]);
+        has_text(ptx, ".target sm_", "%s: PTX names its target", native[i]);
+        free(ptx);
+        ptx = module_ptx(native[i], FP4RT_CONTEXT_SOFT_CONVERT,
+                         FP4RT_MOD_E2M1);
+        ok(ptx && !strstr(ptx, E2M1_CVT) && strstr(ptx, SOFT_MARK),
+           "%s with software conversion forced: software rounding only",
+           native[i]);
+        free(ptx);
+    }
+    for (size_t i = 0; i < sizeof soft / sizeof soft[0]; i++) {
+        char *ptx = module_ptx(soft[i], 0, FP4RT_MOD_E2M1);
+        ok(ptx && !strstr(ptx, "e2m1x2"),
+           "%s: no E2M1 instruction (the target lacks it)", soft[i]);
+        ok(ptx && strstr(ptx, SOFT_MARK), "%s: the software rounding",
+           soft[i]);
+        free(ptx);
+    }
+    /* No product is fused into an addition, after linking too. */
+    static const char *const probe_targets[] = { "sm_90a", "sm_121a" };
+    for (size_t i = 0; i < 2; i++) {
+        char *linked = module_ptx_as(probe_targets[i], 0, FP4RT_MOD_E2M1, 1);
+        const char *body = entry_body(linked, "fp4rt_contract_probe");
+        ok(body && strstr(body, "mul.rn.f32") && !strstr(body, "fma."),
+           "%s: a*b+c stays a product and a sum after linking",
+           probe_targets[i]);
+        free(linked);
+    }
+
+    char *ptx = module_ptx("sm_121a", 0, FP4RT_MOD_E2M1);
+    has_text(ptx, ".target sm_121a", "sm_121a PTX targets sm_121a exactly");
+    free(ptx);
+    ptx = module_ptx("sm_90a", 0, FP4RT_MOD_E2M1);
+    has_text(ptx, ".target sm_90a", "sm_90a PTX targets sm_90a exactly");
+    free(ptx);
+    return done_testing();
+}
