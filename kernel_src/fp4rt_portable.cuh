@@ -59,6 +59,10 @@ FP4RT_FN float fp4rt_u2f(fp4rt_u32 u)
 
 /* fp32 bit patterns used by the rounding tricks below. */
 #define FP4RT_F32_INF_BITS 0x7F800000u
+/* The canonical quiet NaNs fp4rt writes when a result is NaN. */
+#define FP4RT_F32_QNAN_BITS 0x7FC00000u
+#define FP4RT_F16_QNAN_BITS 0x7E00u
+#define FP4RT_BF16_QNAN_BITS 0x7FC0u
 #define FP4RT_F32_TWO_POW_22 4194304.0f  /* ulp 0.5 */
 #define FP4RT_F32_TWO_POW_23 8388608.0f  /* ulp 1 */
 #define FP4RT_F32_TWO_POW_24 16777216.0f /* ulp 2 */

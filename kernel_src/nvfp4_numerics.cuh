@@ -73,6 +73,59 @@ FP4RT_FN float fp4rt_e2m1_value(fp4rt_u32 code)
     return (code & 8u) ? -v : v;
 }
 
+/*
+ * The same rounding on the FP32 pipe, for kernels: integer and compare
+ * instructions issue at half the rate of FP32 ones on the GPUs that lack
+ * the E2M1 instruction, and the integer form above is mostly those.  For
+ * a = |y|, finite or +Inf (NaN is the caller's business):
+ *   sA = sat((a + 2^22) / 2 - 2^21)       min(round(a, 0.5), 2) / 2
+ *   sB = sat((a + 2^23) / 2 - (2^22 + 1)) clamp((round(a, 1) - 2) / 2, 0, 1)
+ *   sC = sat(a * 2^40 - 5 * 2^40)         [a > 5]
+ * Each addition of 2^22 or 2^23 is the one rounding, to nearest with ties
+ * to even, at the step of that range; the rest is exact.  Then
+ *   code magnitude = 4 sA + 2 sB + sC,   value = 2 (sA + sB + sC).
+ * Checked against the rule on every finite fp32 input.
+ */
+#define FP4RT_STEP_A_BIAS -2097152.0f            /* -2^21 */
+#define FP4RT_STEP_B_BIAS -4194305.0f            /* -(2^22 + 1) */
+#define FP4RT_STEP_C_SCALE 1099511627776.0f      /* 2^40 */
+#define FP4RT_STEP_C_BIAS -5497558138880.0f      /* -5 * 2^40 */
+
+/* fma(a, b, c) clamped to [0, 1], NaN to 0: one instruction on the GPU
+ * (the FP32 saturation modifier). */
+#if defined(FP4RT_DEVICE_CODE)
+FP4RT_FN float fp4rt_fma_sat(float a, float b, float c)
+{
+    float r;
+    asm("fma.rn.sat.f32 %0, %1, %2, %3;" : "=f"(r) : "f"(a), "f"(b), "f"(c));
+    return r;
+}
+#else
+FP4RT_FN float fp4rt_fma_sat(float a, float b, float c)
+{
+    float v = fmaf(a, b, c);
+    return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
+}
+#endif
+
+FP4RT_FN void fp4rt_e2m1_steps(float a, float *sa, float *sb, float *sc)
+{
+    float t0 = a + FP4RT_F32_TWO_POW_22;
+    float t1 = a + FP4RT_F32_TWO_POW_23;
+    *sa = fp4rt_fma_sat(t0, 0.5f, FP4RT_STEP_A_BIAS);
+    *sb = fp4rt_fma_sat(t1, 0.5f, FP4RT_STEP_B_BIAS);
+    *sc = fp4rt_fma_sat(a, FP4RT_STEP_C_SCALE, FP4RT_STEP_C_BIAS);
+}
+
+/* The code of a non-NaN y through the steps (for the tests). */
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_by_steps(float y)
+{
+    float sa, sb, sc;
+    fp4rt_e2m1_steps(fabsf(y), &sa, &sb, &sc);
+    float m = fmaf(sc, 1.0f, fmaf(sb, 2.0f, fmaf(sa, 4.0f, 0.0f)));
+    return (fp4rt_u32)m | ((fp4rt_f2u(y) >> 28) & 8u);
+}
+
 /* ------------------------------------------------------------------ */
 /* E4M3 (e4m3fn) for non-negative scales                               */
 /* ------------------------------------------------------------------ */
@@ -95,14 +148,19 @@ FP4RT_FN fp4rt_u32 fp4rt_e4m3_soft(float v)
     return code < FP4RT_E4M3_MAX_CODE ? code : FP4RT_E4M3_MAX_CODE;
 }
 
-/* The value of a non-negative E4M3 code (sign bit ignored), exact. */
+/* The value of an E4M3 code, exact: sign included, 0x7F and 0xFF NaN. */
 FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
 {
     fp4rt_u32 e = (code >> 3) & 0xFu;
     fp4rt_u32 m = code & 7u;
+    float v;
+    if ((code & 0x7Fu) == 0x7Fu)
+        return fp4rt_u2f(FP4RT_F32_QNAN_BITS);
     if (e == 0u)
-        return (float)m * 0.001953125f;     /* m * 2^-9 */
-    return fp4rt_u2f(((e + 120u) << 23) | (m << 20));
+        v = (float)m * 0.001953125f;        /* m * 2^-9 */
+    else
+        v = fp4rt_u2f(((e + 120u) << 23) | (m << 20));
+    return (code & 0x80u) ? -v : v;
 }
 
 /* ------------------------------------------------------------------ */
@@ -132,9 +190,12 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1x2(float lo, float hi)
 #endif
 
 #if defined(FP4RT_DEVICE_CODE) && FP4RT_HAS_E4M3_CVT
+/* A NaN scale (only from a NaN static S_enc) saturates as in software
+ * (0x7E), where the instruction would give the NaN code 0x7F. */
 FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v)
 {
     unsigned short r;
+    v = v == v ? v : FP4RT_FLT_MAX;
     asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;"
         : "=h"(r) : "f"(0.0f), "f"(v));
     return (fp4rt_u32)r & 0xFFu;
@@ -147,13 +208,14 @@ FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v) { return fp4rt_e4m3_soft(v); }
 /* Global scale                                                        */
 /* ------------------------------------------------------------------ */
 
-/* S_enc = min(6 * E4M3_MAX / amax, FLT_MAX); 1 when amax is 0 or the
- * quotient underflows to 0. */
+/* S_enc = min(6 * E4M3_MAX / amax, FLT_MAX); 1 when amax is 0 (or not
+ * positive at all, which an amax from fmaxf starting at 0 never is) or
+ * the quotient underflows to 0. */
 FP4RT_FN float fp4rt_global_enc(float amax, float e4m3_max)
 {
     float s = (FP4RT_E2M1_MAX * e4m3_max) / amax;
     s = fminf(s, FP4RT_FLT_MAX);
-    if (amax == 0.0f || s == 0.0f)
+    if (!(amax > 0.0f) || s == 0.0f)
         s = 1.0f;
     return s;
 }

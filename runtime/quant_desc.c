@@ -182,8 +182,15 @@ fp4rt_status fp4rt_qrun_check(const fp4rt_qdesc *q, const fp4rt_qrun_ptrs *p,
                  "rows_device does not apply to grouped quantization (the "
                  "expert offsets give the rows)");
     }
-    if (p->rows == 0 && !q->grouped && d->global_mode != FP4RT_GLOBAL_PER_TENSOR)
+    /* With no rows nothing is read or written but a per-tensor scale. */
+    if (p->rows == 0 && !q->grouped) {
+        if (d->global_mode == FP4RT_GLOBAL_PER_TENSOR &&
+            (!p->global_enc || !p->global_dec))
+            FAIL(FP4RT_ERR_INVALID_ARGUMENT,
+                 "a per-tensor global scale writes global_enc and "
+                 "global_dec; both must be set");
         return FP4RT_SUCCESS;
+    }
     if (!p->input || !p->codes || !p->scales)
         FAIL(FP4RT_ERR_INVALID_ARGUMENT, "%s is NULL",
              !p->input ? "input" : !p->codes ? "codes" : "scales");
