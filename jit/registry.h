@@ -16,17 +16,33 @@ typedef struct fp4rt_module_spec {
     const char *const *entries;     /* NULL-terminated extern "C" names */
 } fp4rt_module_spec;
 
+/* Modules.  Each kernel family has one module per dtype, in fp4rt_dtype
+ * order (f32, f16, bf16), so family + dtype is the module id. */
 typedef enum fp4rt_module_id {
     FP4RT_MOD_E2M1 = 0,
-    FP4RT_MOD_COUNT
+    FP4RT_MOD_QUANT1D = 1,      /* quant1d.cu, per input dtype */
+    FP4RT_MOD_QUANTGLU = 4,     /* quant_glu.cu, per input dtype */
+    FP4RT_MOD_QUANTROWS = 7,    /* quant_rows.cu, per input dtype */
+    FP4RT_MOD_QUANT2D = 10,     /* quant2d.cu, per input dtype */
+    FP4RT_MOD_DEQUANT = 13,     /* dequantize.cu, per output dtype */
+    FP4RT_MOD_COUNT = 16
 } fp4rt_module_id;
 
-/* Entry points of the e2m1 module, in registry order. */
+/* Entry points of the e2m1 module. */
 enum {
     FP4RT_E2M1_CONVERT = 0,     /* fp32 buffer -> packed codes */
     FP4RT_E2M1_EXHAUSTIVE = 1,  /* every fp32 bit pattern -> codes */
     FP4RT_CONTRACT_PROBE = 2    /* a*b+c, for the no-contraction check */
 };
+
+/* Entry points of the quant1d and quantglu modules (the same order in
+ * both), of quantrows and quant2d (one each), and of dequant. */
+enum {
+    FP4RT_Q_PLAIN = 0,          /* 1x16 blocks */
+    FP4RT_Q_4OVER6 = 1,         /* 1x16 blocks, 4over6 */
+    FP4RT_Q_AMAX = 2            /* per-tensor amax -> S_enc, S_dec */
+};
+enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_TILE = 0, FP4RT_DQ_DEQUANT = 0 };
 
 const fp4rt_module_spec *fp4rt_registry_module(size_t id);
 /* Index of a module by name, or -1. */

@@ -70,7 +70,8 @@ extern "C" {
     X(FP4RT_ERR_CACHE, 15, "kernel cache error")                             \
     X(FP4RT_ERR_IO, 16, "I/O error")                                         \
     X(FP4RT_ERR_NOT_FOUND, 17, "not found")                                  \
-    X(FP4RT_ERR_INTERNAL, 18, "internal error")
+    X(FP4RT_ERR_INTERNAL, 18, "internal error")                              \
+    X(FP4RT_ERR_MISMATCH, 19, "results differ from the CPU reference")
 
 typedef enum fp4rt_status {
 #define FP4RT_STATUS_ENUM_(name, value, text) name = value,
@@ -436,6 +437,35 @@ FP4RT_API void fp4rt_dequantizer_destroy(fp4rt_dequantizer *d);
 FP4RT_API fp4rt_status fp4rt_dequantizer_run(fp4rt_dequantizer *d,
                                              const fp4rt_dequantize_args *args,
                                              void *stream);
+
+/* ------------------------------------------------------------------ */
+/* Self-test                                                           */
+/* ------------------------------------------------------------------ */
+
+/* One check's outcome: its name, pass or fail, and what differed. */
+typedef void (*fp4rt_selftest_report_fn)(void *user, const char *check,
+                                         int passed, const char *detail);
+
+typedef struct fp4rt_selftest_options {
+    size_t struct_size;
+    int random_cases;          /* random quantization cases; 0: 40 */
+    int exhaustive;            /* 1: E2M1 conversion on all 2^32 inputs */
+    unsigned long long seed;   /* 0: a fixed default */
+    fp4rt_selftest_report_fn report;  /* may be NULL */
+    void *user;
+} fp4rt_selftest_options;
+
+#define FP4RT_SELFTEST_OPTIONS_INIT                                          \
+    { sizeof(fp4rt_selftest_options), 0, 0, 0ull, NULL, NULL }
+
+/* Runs every kernel family on the context's GPU (each mode, random and
+ * adversarial inputs, the software conversions too where the hardware
+ * ones exist) and compares with the CPU reference bit for bit.  Returns
+ * FP4RT_ERR_MISMATCH when a check failed; counts go to passed and failed
+ * (either may be NULL).  Synchronises the device. */
+FP4RT_API fp4rt_status fp4rt_selftest(fp4rt_context *ctx,
+                                      const fp4rt_selftest_options *opts,
+                                      unsigned *passed, unsigned *failed);
 
 /* ------------------------------------------------------------------ */
 /* CPU reference (no GPU needed)                                       */

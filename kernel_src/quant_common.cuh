@@ -1,0 +1,263 @@
+/*
+ * Device helpers shared by the quantize and dequantize kernels: the
+ * scale layout, warp and block reductions, one block of the NVFP4 rule.
+ */
+#ifndef FP4RT_QUANT_COMMON_CUH
+#define FP4RT_QUANT_COMMON_CUH
+
+#include "nvfp4_numerics.cuh"
+#include "quant_params.cuh"
+
+#define FP4RT_DEV static __device__ __forceinline__
+#define FP4RT_FULL_MASK 0xFFFFFFFFu
+#define FP4RT_WARP 32
+
+/* Byte offset of scale (m, kb) in the 128x4 swizzled layout. */
+FP4RT_DEV fp4rt_u64 fp4rt_swz(fp4rt_u64 m, fp4rt_u64 kb, fp4rt_u64 kb_count)
+{
+    fp4rt_u64 kb_tiles = (kb_count + 3) >> 2;
+    return ((m >> 7) * kb_tiles + (kb >> 2)) * FP4RT_SWZ_TILE_BYTES +
+           (m & 31) * 16 + ((m >> 5) & 3) * 4 + (kb & 3);
+}
+
+FP4RT_DEV fp4rt_i64 fp4rt_round_up(fp4rt_i64 v, fp4rt_i64 to)
+{
+    return (v + to - 1) / to * to;
+}
+
+/* The run's row count: rows_device (clamped to the bound) or the bound. */
+FP4RT_DEV fp4rt_i64 fp4rt_run_rows(const fp4rt_qparams &p)
+{
+    if (!p.rows_device)
+        return p.rows;
+    fp4rt_i64 m = *(const fp4rt_i32 *)p.rows_device;
+    return m < 0 ? 0 : m > p.rows ? p.rows : m;
+}
+
+FP4RT_DEV float fp4rt_warp_max(float v)
+{
+#pragma unroll
+    for (int o = FP4RT_WARP / 2; o > 0; o >>= 1)
+        v = fmaxf(v, __shfl_xor_sync(FP4RT_FULL_MASK, v, o));
+    return v;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_warp_sum(fp4rt_u32 v)
+{
+#pragma unroll
+    for (int o = FP4RT_WARP / 2; o > 0; o >>= 1)
+        v += __shfl_xor_sync(FP4RT_FULL_MASK, v, o);
+    return v;
+}
+
+/* Maximum over the block; every thread gets it.  scratch: 32 floats. */
+FP4RT_DEV float fp4rt_block_max(float v, float *scratch)
+{
+    int lane = threadIdx.x & (FP4RT_WARP - 1), warp = threadIdx.x / FP4RT_WARP;
+    int warps = (blockDim.x + FP4RT_WARP - 1) / FP4RT_WARP;
+    v = fp4rt_warp_max(v);
+    __syncthreads();
+    if (lane == 0)
+        scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0f;
+    return fp4rt_warp_max(v);
+}
+
+/* Adds a thread's count of non-finite inputs to the run's counter: one
+ * atomic per warp.  Every lane of the warp must call it. */
+FP4RT_DEV void fp4rt_count_nonfinite(const fp4rt_qparams &p, fp4rt_u32 n)
+{
+    if (!p.nonfinite)
+        return;
+    n = fp4rt_warp_sum(n);
+    if ((threadIdx.x & (FP4RT_WARP - 1)) == 0 && n)
+        atomicAdd((unsigned long long *)p.nonfinite, (unsigned long long)n);
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_is_nonfinite(float x)
+{
+    return (fp4rt_f2u(x) & FP4RT_F32_INF_BITS) == FP4RT_F32_INF_BITS;
+}
+
+/* ------------------------------------------------------------------ */
+/* One block of 16 values under the contract                          */
+/* ------------------------------------------------------------------ */
+
+FP4RT_DEV float fp4rt_block_vmax(const float x[FP4RT_SF_VEC])
+{
+    float v = 0.0f;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++)
+        v = fmaxf(v, fabsf(x[i]));
+    return v;
+}
+
+/* NaN or Inf among the block's values: 0 * x is NaN exactly then (an FMA
+ * a value, on the FP32 pipe). */
+FP4RT_DEV int fp4rt_block_finite(const float x[FP4RT_SF_VEC])
+{
+    float acc = 0.0f;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++)
+        acc = fmaf(x[i], 0.0f, acc);
+    return acc == acc;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_prmt(fp4rt_u32 a, fp4rt_u32 b, fp4rt_u32 sel)
+{
+    fp4rt_u32 r;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(sel));
+    return r;
+}
+
+/* The encode scale of a block with scale code sf (sf != 0). */
+FP4RT_DEV float fp4rt_block_enc(fp4rt_u32 sf, float s_dec)
+{
+    return fminf(1.0f / (fp4rt_e4m3_value(sf) * s_dec), FP4RT_FLT_MAX);
+}
+
+#if !FP4RT_HAS_E2M1_CVT
+/* Bit 3 of each nibble of 8 codes: the signs of x[0..7].  prmt selector
+ * nibbles with bit 3 set copy a byte's top bit across it: 0xB and 0xF take
+ * the sign bytes of the two operands. */
+#define FP4RT_PRMT_SIGNS 0x00FBu
+#define FP4RT_PRMT_LOW_HALVES 0x5410u
+
+FP4RT_DEV fp4rt_u32 fp4rt_sign_nibbles8(const float *x)
+{
+    fp4rt_u32 e01 = fp4rt_prmt(fp4rt_f2u(x[0]), fp4rt_f2u(x[2]), FP4RT_PRMT_SIGNS);
+    fp4rt_u32 e23 = fp4rt_prmt(fp4rt_f2u(x[4]), fp4rt_f2u(x[6]), FP4RT_PRMT_SIGNS);
+    fp4rt_u32 o01 = fp4rt_prmt(fp4rt_f2u(x[1]), fp4rt_f2u(x[3]), FP4RT_PRMT_SIGNS);
+    fp4rt_u32 o23 = fp4rt_prmt(fp4rt_f2u(x[5]), fp4rt_f2u(x[7]), FP4RT_PRMT_SIGNS);
+    fp4rt_u32 even = fp4rt_prmt(e01, e23, FP4RT_PRMT_LOW_HALVES);
+    fp4rt_u32 odd = fp4rt_prmt(o01, o23, FP4RT_PRMT_LOW_HALVES);
+    return (even & 0x08080808u) | (odd & 0x80808080u);
+}
+
+/* The code magnitudes of x[0..7] * enc, packed: the steps' weighted sums
+ * accumulate exactly in a float biased by 2^23, whose low bits then hold
+ * four nibbles. */
+FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
+{
+    float half[2] = { FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23 };
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        float sa, sb, sc, w = (float)(1 << (4 * (i & 3)));
+        fp4rt_e2m1_steps(fabsf(x[i] * enc), &sa, &sb, &sc);
+        half[i >> 2] = fmaf(sa, 4.0f * w, half[i >> 2]);
+        half[i >> 2] = fmaf(sb, 2.0f * w, half[i >> 2]);
+        half[i >> 2] = fmaf(sc, w, half[i >> 2]);
+    }
+    return fp4rt_prmt(fp4rt_f2u(half[0]), fp4rt_f2u(half[1]),
+                      FP4RT_PRMT_LOW_HALVES);
+}
+#endif
+
+/* The 16 codes of a block with scale code sf, packed 8 to a word.  finite:
+ * the block holds no NaN or Inf (fp4rt_block_finite). */
+FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
+                                 float s_dec, int finite, fp4rt_u32 out[2])
+{
+    out[0] = out[1] = 0u;
+    if (sf == 0u)
+        return;
+    float enc = fp4rt_block_enc(sf, s_dec);
+#if !FP4RT_HAS_E2M1_CVT
+    if (finite) {
+        out[0] = fp4rt_magnitudes8(x, enc) | fp4rt_sign_nibbles8(x);
+        out[1] = fp4rt_magnitudes8(x + 8, enc) | fp4rt_sign_nibbles8(x + 8);
+        return;
+    }
+#else
+    (void)finite;
+#endif
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
+        out[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * enc, x[2 * i + 1] * enc)
+                       << (8 * (i & 3));
+}
+
+/* The error of a block's codes c under scale code sf, summed in element
+ * order as |d| (MAE) or d*d (MSE), each operation rounded on its own
+ * (the module is compiled with -fmad=false).  err carries a running sum
+ * so that a 16x16 tile sums row after row. */
+FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
+                                  const fp4rt_u32 c[2], fp4rt_u32 sf,
+                                  float s_dec, int mse, float err)
+{
+    float scale = fp4rt_e4m3_value(sf) * s_dec;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++) {
+        fp4rt_u32 code = (c[i >> 3] >> (4 * (i & 7))) & 0xFu;
+        float deq = fp4rt_e2m1_value(code) * scale;
+        float d = deq - x[i];
+        err = err + (mse ? d * d : fabsf(d));
+    }
+    return err;
+}
+
+#if !FP4RT_HAS_E2M1_CVT
+/* The same error without codes, for finite blocks, through the steps: the
+ * value is 2 (sA + sB + sC), and value * scale equals (sA + sB + sC) *
+ * (2 scale) when 2 scale is finite (the caller checks).  d is taken as
+ * |deq| - |x|: deq has x's sign or is 0, and IEEE subtraction is
+ * symmetric, so |d| and d*d are the contract's. */
+FP4RT_DEV float fp4rt_steps_error(const float x[FP4RT_SF_VEC], float enc,
+                                  float scale2, int mse, float err)
+{
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++) {
+        float sa, sb, sc;
+        fp4rt_e2m1_steps(fabsf(x[i] * enc), &sa, &sb, &sc);
+        float w = sa + sb;
+        w = w + sc;
+        float d = w * scale2 - fabsf(x[i]);
+        err = err + (mse ? d * d : fabsf(d));
+    }
+    return err;
+}
+#endif
+
+/* The error of quantizing a block with scale code sf (codes 0 when sf is
+ * 0), by the fastest exact path. */
+FP4RT_DEV float fp4rt_candidate_error(const float x[FP4RT_SF_VEC],
+                                      fp4rt_u32 sf, float s_dec, int finite,
+                                      int mse, float err)
+{
+#if !FP4RT_HAS_E2M1_CVT
+    float scale = fp4rt_e4m3_value(sf) * s_dec;
+    float scale2 = scale + scale;
+    if (finite && scale2 <= FP4RT_FLT_MAX)
+        return fp4rt_steps_error(x, sf ? fp4rt_block_enc(sf, s_dec) : 0.0f,
+                                 scale2, mse, err);
+#endif
+    fp4rt_u32 c[2];
+    fp4rt_block_codes(x, sf, s_dec, finite, c);
+    return fp4rt_codes_error(x, c, sf, s_dec, mse, err);
+}
+
+/* Quantizes a block: its scale code, and its codes in c.  With 4over6
+ * both candidates are tried and the one with the smaller error kept (ties
+ * go to 6). */
+FP4RT_DEV fp4rt_u32 fp4rt_block_quantize(const float x[FP4RT_SF_VEC],
+                                         float vmax, float s_enc6,
+                                         float s_dec, int adaptive,
+                                         fp4rt_u32 c[2])
+{
+    int finite = fp4rt_block_finite(x);
+    float s6 = vmax * s_enc6;
+    fp4rt_u32 sf = fp4rt_e4m3(s6);
+    if (adaptive != FP4RT_QP_ADAPTIVE_OFF) {
+        fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
+        int mse = adaptive == FP4RT_QP_ADAPTIVE_MSE;
+        float err6 = fp4rt_candidate_error(x, sf, s_dec, finite, mse, 0.0f);
+        float err4 = fp4rt_candidate_error(x, sf4, s_dec, finite, mse, 0.0f);
+        if (err4 < err6)
+            sf = sf4;
+    }
+    fp4rt_block_codes(x, sf, s_dec, finite, c);
+    return sf;
+}
+
+#endif /* FP4RT_QUANT_COMMON_CUH */

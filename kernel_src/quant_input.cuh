@@ -1,0 +1,185 @@
+/*
+ * Reading the quantizer's input: 16 elements of the module's input dtype
+ * (FP4RT_IN_DTYPE: 0 fp32, 1 fp16, 2 bf16) with 16-byte loads, widened to
+ * fp32 exactly, and the fused SwiGLU form of the same.
+ */
+#ifndef FP4RT_QUANT_INPUT_CUH
+#define FP4RT_QUANT_INPUT_CUH
+
+#include "quant_common.cuh"
+
+#ifndef FP4RT_IN_DTYPE
+#error "FP4RT_IN_DTYPE must be set by the registry"
+#endif
+
+#define FP4RT_DT_F32 0
+#define FP4RT_DT_F16 1
+#define FP4RT_DT_BF16 2
+
+#if FP4RT_IN_DTYPE == FP4RT_DT_F32
+#define FP4RT_ELEM_BYTES 4
+#else
+#define FP4RT_ELEM_BYTES 2
+#endif
+/* 16-byte vectors in one block of 16 elements. */
+#define FP4RT_RAW_VECS (FP4RT_SF_VEC * FP4RT_ELEM_BYTES / 16)
+
+typedef struct fp4rt_raw16 {
+    uint4 v[FP4RT_RAW_VECS];
+} fp4rt_raw16;
+
+/* 16 elements starting at element col of a row (col a multiple of 16). */
+FP4RT_DEV fp4rt_raw16 fp4rt_load16(const char *row, fp4rt_i64 col)
+{
+    const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
+    fp4rt_raw16 r;
+#pragma unroll
+    for (int k = 0; k < FP4RT_RAW_VECS; k++)
+        r.v[k] = __ldg(src + k);
+    return r;
+}
+
+FP4RT_DEV float fp4rt_half_to_f32(fp4rt_u32 h)
+{
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"((unsigned short)h));
+    return f;
+}
+
+FP4RT_DEV void fp4rt_unpack16(const fp4rt_raw16 &r, float x[FP4RT_SF_VEC])
+{
+#pragma unroll
+    for (int k = 0; k < FP4RT_RAW_VECS; k++) {
+        fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#if FP4RT_IN_DTYPE == FP4RT_DT_F32
+            x[4 * k + i] = fp4rt_u2f(w[i]);
+#elif FP4RT_IN_DTYPE == FP4RT_DT_F16
+            x[8 * k + 2 * i] = fp4rt_half_to_f32(w[i] & 0xFFFFu);
+            x[8 * k + 2 * i + 1] = fp4rt_half_to_f32(w[i] >> 16);
+#else
+            x[8 * k + 2 * i] = fp4rt_u2f(w[i] << 16);
+            x[8 * k + 2 * i + 1] = fp4rt_u2f(w[i] & 0xFFFF0000u);
+#endif
+        }
+    }
+}
+
+/* Rounds an fp32 value to the input dtype and back (the unfused SwiGLU
+ * writes its result in the input dtype). */
+FP4RT_DEV float fp4rt_round_to_input(float v)
+{
+#if FP4RT_IN_DTYPE == FP4RT_DT_F32
+    return v;
+#elif FP4RT_IN_DTYPE == FP4RT_DT_F16
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    return fp4rt_half_to_f32(h);
+#else
+    return fp4rt_bf16_to_f32(fp4rt_f32_to_bf16(v));
+#endif
+}
+
+/* max |x| over the 16 elements, NaN ignored, from the stored form: for
+ * 16-bit inputs two at a time with the packed maximum (whose NaN rule is
+ * fmaxf's), on the sign-cleared bits. */
+FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r)
+{
+#if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 80
+    fp4rt_u32 m = 0;
+#pragma unroll
+    for (int k = 0; k < FP4RT_RAW_VECS; k++) {
+        fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#if FP4RT_IN_DTYPE == FP4RT_DT_BF16
+            asm("max.bf16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
+#else
+            asm("max.f16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
+#endif
+        }
+    }
+#if FP4RT_IN_DTYPE == FP4RT_DT_BF16
+    return fmaxf(fp4rt_u2f(m << 16), fp4rt_u2f(m & 0xFFFF0000u));
+#else
+    return fmaxf(fp4rt_half_to_f32(m & 0xFFFFu), fp4rt_half_to_f32(m >> 16));
+#endif
+#else
+    float x[FP4RT_SF_VEC];
+    fp4rt_unpack16(r, x);
+    return fp4rt_block_vmax(x);
+#endif
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_count16(const float x[FP4RT_SF_VEC])
+{
+    fp4rt_u32 n = 0;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++)
+        n += fp4rt_is_nonfinite(x[i]);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* SwiGLU input                                                        */
+/* ------------------------------------------------------------------ */
+
+/* The stored input behind 16 outputs starting at output column j0: with
+ * runs of G >= 16, the gate run and the up run; with G < 16, the 32
+ * contiguous input elements that hold both. */
+typedef struct fp4rt_raw_glu {
+    fp4rt_raw16 a, b;
+} fp4rt_raw_glu;
+
+FP4RT_DEV fp4rt_raw_glu fp4rt_load_glu(const char *row, fp4rt_i64 j0,
+                                       fp4rt_i64 g)
+{
+    fp4rt_raw_glu r;
+    if (g >= FP4RT_SF_VEC) {
+        fp4rt_i64 gate = (j0 / g) * 2 * g + j0 % g;
+        r.a = fp4rt_load16(row, gate);
+        r.b = fp4rt_load16(row, gate + g);
+    } else {
+        r.a = fp4rt_load16(row, 2 * j0);
+        r.b = fp4rt_load16(row, 2 * j0 + FP4RT_SF_VEC);
+    }
+    return r;
+}
+
+/* Element i (compile-time) of the 32 values a[0..15], b[0..15]. */
+#define FP4RT_SPAN(i) ((i) < 16 ? a[(i)] : b[(i) - 16])
+/* Input index of output k's gate within the 32 values, runs of G. */
+#define FP4RT_GATE_AT(k, G) (((k) / (G)) * 2 * (G) + (k) % (G))
+
+/* 16 SwiGLU outputs, each rounded to the input dtype; *nonfinite counts
+ * the non-finite gate and up inputs.  For G >= 16, a holds 16 gates and b
+ * 16 ups (the G = 16 pattern); for G < 16 they hold 32 interleaved
+ * values.  The run length is a run-time value, so each output picks its
+ * gate and up among the five patterns with selects, not branches. */
+FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
+                           float h[FP4RT_SF_VEC], int count,
+                           fp4rt_u32 *nonfinite)
+{
+    float a[16], b[16];
+    fp4rt_unpack16(r.a, a);
+    fp4rt_unpack16(r.b, b);
+    if (count)
+        *nonfinite += fp4rt_count16(a) + fp4rt_count16(b);
+#pragma unroll
+    for (int k = 0; k < 16; k++) {
+        float gate = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1))
+                   : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2))
+                   : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4))
+                   : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8))
+                            : FP4RT_SPAN(FP4RT_GATE_AT(k, 16));
+        float up = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1) + 1)
+                 : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2) + 2)
+                 : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4) + 4)
+                 : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8) + 8)
+                          : FP4RT_SPAN(FP4RT_GATE_AT(k, 16) + 16);
+        h[k] = fp4rt_round_to_input(fp4rt_swiglu(gate, up));
+    }
+}
+
+#endif /* FP4RT_QUANT_INPUT_CUH */

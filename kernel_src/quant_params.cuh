@@ -1,0 +1,70 @@
+/*
+ * The parameter block of the quantization and dequantization kernels,
+ * passed by value.  Shared by the kernels and the C launcher, so one
+ * definition fixes the layout on both sides: 8-byte fields first, then
+ * 4-byte ones, no implicit padding.
+ */
+#ifndef FP4RT_QUANT_PARAMS_CUH
+#define FP4RT_QUANT_PARAMS_CUH
+
+#include "fp4rt_portable.cuh"
+
+/* Values of the mode fields; they equal the public enums' values. */
+#define FP4RT_QP_LAYOUT_LINEAR 0
+#define FP4RT_QP_LAYOUT_SWIZZLED 1
+#define FP4RT_QP_GLOBAL_STATIC 0
+#define FP4RT_QP_GLOBAL_PER_TENSOR 1
+#define FP4RT_QP_GLOBAL_PER_ROW 2
+#define FP4RT_QP_ADAPTIVE_OFF 0
+#define FP4RT_QP_ADAPTIVE_MAE 1
+#define FP4RT_QP_ADAPTIVE_MSE 2
+
+/* Kernel geometry, shared with the launcher. */
+#define FP4RT_Q_THREADS 256          /* 1D, amax and dequant blocks */
+#define FP4RT_Q_BLOCKS_PER_ITEM 4    /* 16-element blocks per thread */
+#define FP4RT_Q_ROW_THREADS_MAX 256  /* per-row kernel: one block a row */
+#define FP4RT_Q_TILE_THREADS 128     /* 2D kernel: one thread a tile */
+#define FP4RT_Q_MAX_EXPERTS 1024
+
+typedef struct fp4rt_qparams {
+    fp4rt_u64 input;          /* elements, row stride in_stride */
+    fp4rt_u64 codes;          /* [M, K/2] bytes */
+    fp4rt_u64 scales;         /* E4M3 bytes, layout per scale_layout */
+    fp4rt_u64 global_enc;     /* float(s) */
+    fp4rt_u64 global_dec;     /* float(s) */
+    fp4rt_u64 expert_offsets; /* int32 [E+1], grouped only */
+    fp4rt_u64 expert_enc;     /* float [E], grouped only */
+    fp4rt_u64 nonfinite;      /* uint64 counter or 0 */
+    fp4rt_u64 rows_device;    /* int32 M or 0 */
+    fp4rt_u64 workspace;      /* uint32 [2]: amax bits, block counter */
+    fp4rt_i64 rows;           /* M bound of the launch */
+    fp4rt_i64 in_stride;      /* input row stride, elements */
+    fp4rt_i64 cols;           /* K (output columns) */
+    fp4rt_i64 kb;             /* K / 16 */
+    fp4rt_i64 granularity;    /* SwiGLU run length G (K for halves) */
+    fp4rt_i64 items;          /* work items of a 1D launch */
+    fp4rt_i32 scale_layout;
+    fp4rt_i32 global_mode;
+    fp4rt_i32 adaptive;
+    fp4rt_i32 swiglu;         /* 1: fused SwiGLU input */
+    fp4rt_i32 num_experts;    /* 0: not grouped */
+    fp4rt_i32 reverse;        /* 1: walk the items from the end */
+    float e4m3_max;           /* 448 or 256, for computed S_enc */
+    fp4rt_i32 bpi;            /* 16-element blocks per work item: 1 or 4 */
+} fp4rt_qparams;
+
+typedef struct fp4rt_dqparams {
+    fp4rt_u64 codes;
+    fp4rt_u64 scales;
+    fp4rt_u64 global_dec;
+    fp4rt_u64 output;
+    fp4rt_i64 rows;
+    fp4rt_i64 out_stride;     /* elements */
+    fp4rt_i64 cols;
+    fp4rt_i64 kb;
+    fp4rt_i64 items;
+    fp4rt_i32 scale_layout;
+    fp4rt_i32 per_row;
+} fp4rt_dqparams;
+
+#endif /* FP4RT_QUANT_PARAMS_CUH */

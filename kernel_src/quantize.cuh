@@ -1,0 +1,414 @@
+/*
+ * The pieces of the quantization kernels (quant1d.cu, quant_glu.cu,
+ * quant_rows.cu, quant2d.cu), for one input dtype (FP4RT_IN_DTYPE): scale
+ * stores, expert grouping, four blocks of a row, the amax pass.
+ *
+ * The rule for each block is in quant_common.cuh, the formats in
+ * nvfp4_numerics.cuh.  Swizzled scale padding is written as 0.
+ */
+#ifndef FP4RT_QUANTIZE_CUH
+#define FP4RT_QUANTIZE_CUH
+
+#include "quant_input.cuh"
+
+#define BLOCKS FP4RT_Q_BLOCKS_PER_ITEM
+
+/* ------------------------------------------------------------------ */
+/* Scale stores                                                        */
+/* ------------------------------------------------------------------ */
+
+/* The scale codes of blocks b0 .. b0+nb-1 of scale row srow, one byte
+ * each in word.  A whole aligned group of four goes in one store.  The
+ * swizzled layout pads a row's blocks to a multiple of four: the item
+ * holding a row's last block writes those padding bytes as 0. */
+FP4RT_DEV void store_scales(const fp4rt_qparams &p, fp4rt_i64 srow,
+                            fp4rt_i64 b0, int nb, fp4rt_u32 word)
+{
+    fp4rt_u8 *s = (fp4rt_u8 *)p.scales;
+    int swizzled = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED;
+    if (nb == BLOCKS && (b0 & 3) == 0 && (swizzled || (p.kb & 3) == 0)) {
+        fp4rt_u64 o = swizzled ? fp4rt_swz(srow, b0, p.kb)
+                               : (fp4rt_u64)(srow * p.kb + b0);
+        *(fp4rt_u32 *)(s + o) = word;
+        return;
+    }
+    int end = nb;
+    if (swizzled && b0 + nb == p.kb)
+        end = (int)(fp4rt_round_up(p.kb, FP4RT_SWZ_COLS) - b0);
+    for (int b = 0; b < end; b++) {
+        fp4rt_u64 o = swizzled ? fp4rt_swz(srow, b0 + b, p.kb)
+                               : (fp4rt_u64)(srow * p.kb + b0 + b);
+        s[o] = b < nb ? (fp4rt_u8)(word >> (8 * b)) : (fp4rt_u8)0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Grouping: expert offsets in shared memory                           */
+/* ------------------------------------------------------------------ */
+
+FP4RT_DEV int scan_op(int a, int b, int max)
+{
+    return max ? (a > b ? a : b) : a + b;
+}
+
+/* In-place inclusive scan of n non-negative ints in shared memory by the
+ * whole block (blockDim a multiple of 32), as a running maximum (max != 0)
+ * or a running sum; 0 is the identity of both.  scratch: 32 ints. */
+FP4RT_DEV void block_scan(int *a, int n, int max, int *scratch)
+{
+    int per = (n + (int)blockDim.x - 1) / (int)blockDim.x;
+    int lo = (int)threadIdx.x * per, hi = min(lo + per, n);
+    int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
+    int warps = (blockDim.x + 31) / 32;
+    int run = 0;
+    for (int i = lo; i < hi; i++)
+        a[i] = run = scan_op(run, a[i], max);
+    /* Inclusive scan of the threads' totals within the warp. */
+    int inc = run;
+    for (int o = 1; o < 32; o <<= 1) {
+        int t = __shfl_up_sync(FP4RT_FULL_MASK, inc, o);
+        if (lane >= o)
+            inc = scan_op(inc, t, max);
+    }
+    if (lane == 31)
+        scratch[warp] = inc;
+    __syncthreads();
+    if (warp == 0) {
+        int w = lane < warps ? scratch[lane] : 0;
+        for (int o = 1; o < 32; o <<= 1) {
+            int t = __shfl_up_sync(FP4RT_FULL_MASK, w, o);
+            if (lane >= o)
+                w = scan_op(w, t, max);
+        }
+        scratch[lane] = w;
+    }
+    __syncthreads();
+    /* Everything before this thread's run: earlier warps, earlier lanes. */
+    int before = __shfl_up_sync(FP4RT_FULL_MASK, inc, 1);
+    int prefix = lane ? before : 0;
+    if (warp)
+        prefix = scan_op(prefix, scratch[warp - 1], max);
+    for (int i = lo; i < hi; i++)
+        a[i] = scan_op(a[i], prefix, max);
+    __syncthreads();
+}
+
+/*
+ * Loads the expert offsets, made non-decreasing and clamped to [0, rows]
+ * so that no offsets can send a write out of bounds, into off[0..E]; for
+ * swizzled scales also the padded start of each expert into pad[0..E].
+ */
+FP4RT_DEV void load_groups(const fp4rt_qparams &p, int *off, int *pad,
+                           int *scratch)
+{
+    int e_count = p.num_experts;
+    const fp4rt_i32 *src = (const fp4rt_i32 *)p.expert_offsets;
+    for (int i = threadIdx.x; i <= e_count; i += blockDim.x) {
+        fp4rt_i64 v = src[i];
+        off[i] = (int)(v < 0 ? 0 : v > p.rows ? p.rows : v);
+    }
+    __syncthreads();
+    block_scan(off, e_count + 1, 1, scratch);
+    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
+        return;
+    for (int i = threadIdx.x; i <= e_count; i += blockDim.x)
+        pad[i] = i == 0 ? 0
+                        : (int)fp4rt_round_up(off[i] - off[i - 1],
+                                              FP4RT_SWZ_ROWS);
+    __syncthreads();
+    block_scan(pad, e_count + 1, 0, scratch);
+}
+
+/* The last index e in [0, n) with a[e] <= v (a non-decreasing, a[0] <= v). */
+FP4RT_DEV int last_at_most(const int *a, int n, fp4rt_i64 v)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (a[mid] <= v)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+#define ROW_SKIP -2   /* nothing to write */
+#define ROW_PAD -1    /* padding scale row: zeros */
+
+typedef struct row_ref {
+    fp4rt_i64 m;      /* input and code row, or ROW_SKIP / ROW_PAD */
+    fp4rt_i64 srow;   /* scale row */
+    int expert;
+} row_ref;
+
+/* Maps row r of the launch to the rows it reads and writes. */
+FP4RT_DEV row_ref resolve_row(const fp4rt_qparams &p, fp4rt_i64 r,
+                              fp4rt_i64 rows, const int *off, const int *pad)
+{
+    row_ref ref = { ROW_SKIP, r, 0 };
+    int swizzled = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED;
+    int e_count = p.num_experts;
+    if (!e_count) {
+        if (r < rows)
+            ref.m = r;
+        else if (swizzled && r < fp4rt_round_up(rows, FP4RT_SWZ_ROWS))
+            ref.m = ROW_PAD;
+        return ref;
+    }
+    if (!swizzled) {
+        if (r >= off[0] && r < off[e_count]) {
+            ref.m = r;
+            ref.expert = last_at_most(off, e_count + 1, r);
+        }
+        return ref;
+    }
+    if (r >= pad[e_count])
+        return ref;
+    int e = last_at_most(pad, e_count + 1, r);
+    fp4rt_i64 local = r - pad[e];
+    ref.expert = e;
+    ref.m = local < off[e + 1] - off[e] ? off[e] + local : ROW_PAD;
+    return ref;
+}
+
+/* ------------------------------------------------------------------ */
+/* Four blocks of one row                                              */
+/* ------------------------------------------------------------------ */
+
+/* One block's 16 values: the input, or the SwiGLU outputs. */
+template <bool GLU>
+FP4RT_DEV void block_values(const fp4rt_qparams &p, const char *row,
+                            fp4rt_i64 block, float x[FP4RT_SF_VEC],
+                            int count, fp4rt_u32 *nonfinite)
+{
+    fp4rt_i64 col = block * FP4RT_SF_VEC;
+    if (GLU) {
+        fp4rt_glu16(fp4rt_load_glu(row, col, p.granularity), p.granularity,
+                    x, count, nonfinite);
+    } else {
+        fp4rt_unpack16(fp4rt_load16(row, col), x);
+        if (count)
+            *nonfinite += fp4rt_count16(x);
+    }
+}
+
+/* Quantizes one block (codes at crow) and returns its scale. */
+template <bool ADAPT>
+FP4RT_DEV fp4rt_u32 quant_block(const fp4rt_qparams &p,
+                                const float x[FP4RT_SF_VEC], float vmax,
+                                fp4rt_u8 *crow, fp4rt_i64 block, float s_enc6,
+                                float s_dec)
+{
+    fp4rt_u32 c[2];
+    fp4rt_u32 sf = fp4rt_block_quantize(
+        x, vmax, s_enc6, s_dec, ADAPT ? p.adaptive : FP4RT_QP_ADAPTIVE_OFF, c);
+    *(uint2 *)(crow + block * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
+    return sf;
+}
+
+/* Blocks in the item starting at block b0 of a row: bpi, fewer at its end. */
+FP4RT_DEV int item_blocks(const fp4rt_qparams &p, fp4rt_i64 b0, int bpi)
+{
+    return (int)(p.kb - b0 < bpi ? p.kb - b0 : bpi);
+}
+
+/*
+ * Quantizes nb <= 4 blocks of row m from block b0 with S_enc, writing their
+ * codes and scales.  The plain input path issues all the loads before any
+ * arithmetic (the kernel is memory bound); the SwiGLU path is arithmetic
+ * bound and goes block by block, which also keeps its code small.
+ */
+template <bool GLU, bool ADAPT>
+FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
+                          fp4rt_i64 srow, fp4rt_i64 b0, int nb, float s_enc,
+                          fp4rt_u32 *nonfinite)
+{
+    const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    fp4rt_u8 *crow = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
+    int count = p.nonfinite != 0;
+    float s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+    float s_dec = 1.0f / s_enc;
+    fp4rt_u32 word = 0;
+    float x[FP4RT_SF_VEC];
+    if (GLU) {
+#pragma unroll 1
+        for (int b = 0; b < nb; b++) {
+            block_values<true>(p, row, b0 + b, x, count, nonfinite);
+            word |= quant_block<ADAPT>(p, x, fp4rt_block_vmax(x), crow, b0 + b,
+                                       s_enc6, s_dec)
+                    << (8 * b);
+        }
+    } else {
+        fp4rt_raw16 raw[BLOCKS];
+#pragma unroll
+        for (int b = 0; b < BLOCKS; b++)
+            if (b < nb)
+                raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
+#pragma unroll
+        for (int b = 0; b < BLOCKS; b++) {
+            if (b >= nb)
+                break;
+            fp4rt_unpack16(raw[b], x);
+            if (count)
+                *nonfinite += fp4rt_count16(x);
+            word |= quant_block<ADAPT>(p, x, fp4rt_raw_vmax(raw[b]), crow,
+                                       b0 + b, s_enc6, s_dec)
+                    << (8 * b);
+        }
+    }
+    store_scales(p, srow, b0, nb, word);
+}
+
+/* The amax of nb blocks of row m from block b0 (SwiGLU outputs when
+ * fused). */
+template <bool GLU>
+FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
+                          int nb)
+{
+    const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    float v = 0.0f, x[FP4RT_SF_VEC];
+    fp4rt_u32 unused = 0;
+    if (GLU) {
+#pragma unroll 1
+        for (int b = 0; b < nb; b++) {
+            block_values<true>(p, row, b0 + b, x, 0, &unused);
+            v = fmaxf(v, fp4rt_block_vmax(x));
+        }
+        return v;
+    }
+    fp4rt_raw16 raw[BLOCKS];
+#pragma unroll
+    for (int b = 0; b < BLOCKS; b++)
+        if (b < nb)
+            raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
+#pragma unroll
+    for (int b = 0; b < BLOCKS; b++)
+        if (b < nb)
+            v = fmaxf(v, fp4rt_raw_vmax(raw[b]));
+    return v;
+}
+
+/* Walks a thread's items of a grid-stride loop as (row, item-in-row) pairs
+ * without a 64-bit division per item; with reverse, from the last item
+ * backwards. */
+typedef struct item_walk {
+    fp4rt_i64 r, q, dr, dq, nq, rows, left;
+    int reverse;
+} item_walk;
+
+FP4RT_DEV item_walk walk_start(fp4rt_i64 rows, fp4rt_i64 nq, int reverse)
+{
+    item_walk w;
+    fp4rt_i64 first = (fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x;
+    fp4rt_i64 step = (fp4rt_i64)gridDim.x * blockDim.x;
+    fp4rt_i64 items = rows * nq;
+    w.r = first / nq;
+    w.q = first - w.r * nq;
+    w.dr = step / nq;
+    w.dq = step - w.dr * nq;
+    w.nq = nq;
+    w.rows = rows;
+    w.left = first < items ? (items - first + step - 1) / step : 0;
+    w.reverse = reverse;
+    return w;
+}
+
+FP4RT_DEV void walk_next(item_walk &w)
+{
+    w.r += w.dr;
+    w.q += w.dq;
+    if (w.q >= w.nq) {
+        w.q -= w.nq;
+        w.r++;
+    }
+    w.left--;
+}
+
+FP4RT_DEV fp4rt_i64 walk_row(const item_walk &w)
+{
+    return w.reverse ? w.rows - 1 - w.r : w.r;
+}
+
+FP4RT_DEV fp4rt_i64 walk_item(const item_walk &w)
+{
+    return w.reverse ? w.nq - 1 - w.q : w.q;
+}
+
+/* ------------------------------------------------------------------ */
+/* 1D kernels                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Shared memory of a grouped launch: offsets and padded starts. */
+FP4RT_DEV int *group_pad(int *smem, const fp4rt_qparams &p)
+{
+    return smem + 32 + p.num_experts + 1;
+}
+
+template <bool GLU, bool ADAPT>
+FP4RT_DEV void quant1d(const fp4rt_qparams &p)
+{
+    extern __shared__ int smem[];
+    int *scratch = smem, *off = smem + 32, *pad = group_pad(smem, p);
+    if (p.num_experts)
+        load_groups(p, off, pad, scratch);
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    fp4rt_i64 nq = (p.kb + p.bpi - 1) / p.bpi;
+    float s_static = p.num_experts ? 0.0f : *(const float *)p.global_enc;
+    fp4rt_u32 nonfinite = 0;
+    for (item_walk w = walk_start(p.items / nq, nq, p.reverse); w.left > 0;
+         walk_next(w)) {
+        fp4rt_i64 b0 = walk_item(w) * p.bpi;
+        int nb = item_blocks(p, b0, p.bpi);
+        row_ref ref = resolve_row(p, walk_row(w), rows, off, pad);
+        if (ref.m == ROW_PAD)
+            store_scales(p, ref.srow, b0, nb, 0u);
+        if (ref.m < 0)
+            continue;
+        float s_enc = p.num_experts
+                          ? ((const float *)p.expert_enc)[ref.expert]
+                          : s_static;
+        quant_item<GLU, ADAPT>(p, ref.m, ref.srow, b0, nb, s_enc, &nonfinite);
+    }
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-tensor amax                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Every block folds its maximum into workspace[0] (non-negative floats
+ * order like their bits); the last block to finish turns the amax into
+ * S_enc and S_dec and resets the workspace for the next run. */
+template <bool GLU>
+FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
+{
+    __shared__ float scratch[32];
+    __shared__ int last;
+    fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
+    fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
+    float v = 0.0f;
+    for (item_walk w = walk_start(fp4rt_run_rows(p), nq, 0); w.left > 0;
+         walk_next(w)) {
+        fp4rt_i64 b0 = w.q * BLOCKS;
+        v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
+    }
+    v = fp4rt_block_max(v, scratch);
+    if (threadIdx.x == 0) {
+        atomicMax(ws, fp4rt_f2u(v));
+        __threadfence();
+        last = atomicAdd(ws + 1, 1u) == gridDim.x - 1;
+    }
+    __syncthreads();
+    if (!last || threadIdx.x != 0)
+        return;
+    __threadfence();
+    float amax = fp4rt_u2f(atomicExch(ws, 0u));
+    ws[1] = 0u;
+    float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
+    *(float *)p.global_enc = s_enc;
+    *(float *)p.global_dec = 1.0f / s_enc;
+}
+
+
+#endif /* FP4RT_QUANTIZE_CUH */

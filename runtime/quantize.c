@@ -1,0 +1,327 @@
+/* Quantizer plans: validate once, compile or load once, launch often. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jit/registry.h"
+#include "kernel_src/quant_params.cuh"
+#include "runtime/internal.h"
+#include "runtime/quant_desc.h"
+
+/* Grid size cap, in thread blocks per multiprocessor: the kernels loop
+ * over their work, so this is the most that can be resident. */
+#define BLOCKS_PER_SM 8
+#define WORKSPACE_BYTES 256
+/* Below this many four-block items per multiprocessor, a 1D launch gives
+ * each thread one block instead of four: small batches are latency bound,
+ * and more, shorter threads spread them over every multiprocessor. */
+#define SMALL_ITEMS_PER_SM 512
+
+struct fp4rt_quantizer {
+    fp4rt_context *ctx;
+    fp4rt_qdesc q;
+    fp4rt_cu_function main_fn;   /* writes codes and scales */
+    fp4rt_cu_function amax_fn;   /* PER_TENSOR: the amax pass first */
+    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits and a counter */
+    unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
+};
+
+static const char create_what[] = "fp4rt_quantizer_create";
+static const char run_what[] = "fp4rt_quantizer_run";
+
+/* The module and entry that write the codes for a descriptor. */
+static void pick_kernel(const fp4rt_qdesc *q, size_t *module, int *entry)
+{
+    const fp4rt_quantizer_desc *d = &q->d;
+    size_t dtype = (size_t)d->input_dtype;
+    if (d->block == FP4RT_BLOCK_2D) {
+        *module = FP4RT_MOD_QUANT2D + dtype;
+        *entry = FP4RT_Q_TILE;
+    } else if (d->global_mode == FP4RT_GLOBAL_PER_ROW) {
+        *module = FP4RT_MOD_QUANTROWS + dtype;
+        *entry = FP4RT_Q_ROWSCALE;
+    } else {
+        *module = (d->fusion != FP4RT_FUSION_NONE ? FP4RT_MOD_QUANTGLU
+                                                   : FP4RT_MOD_QUANT1D) +
+                  dtype;
+        *entry = d->adaptive != FP4RT_ADAPTIVE_OFF ? FP4RT_Q_4OVER6
+                                                    : FP4RT_Q_PLAIN;
+    }
+}
+
+static fp4rt_status load_kernels(fp4rt_quantizer *qz)
+{
+    fp4rt_cu_function const *fns;
+    size_t module;
+    int entry;
+    pick_kernel(&qz->q, &module, &entry);
+    fp4rt_status st = fp4rt_kernels(qz->ctx, module, &fns);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    qz->main_fn = fns[entry];
+    if (qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
+        return FP4RT_SUCCESS;
+    size_t amax_module = (qz->q.d.fusion != FP4RT_FUSION_NONE
+                              ? FP4RT_MOD_QUANTGLU
+                              : FP4RT_MOD_QUANT1D) +
+                         (size_t)qz->q.d.input_dtype;
+    st = fp4rt_kernels(qz->ctx, amax_module, &fns);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    qz->amax_fn = fns[FP4RT_Q_AMAX];
+    /* The amax pass leaves its workspace zeroed for the next run. */
+    st = fp4rt_mem_alloc(qz->ctx, WORKSPACE_BYTES, &qz->workspace);
+    if (st == FP4RT_SUCCESS)
+        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, WORKSPACE_BYTES);
+    return st;
+}
+
+fp4rt_status fp4rt_quantizer_create(fp4rt_context *ctx,
+                                    const fp4rt_quantizer_desc *desc,
+                                    fp4rt_quantizer **out)
+{
+    char err[512];
+    if (!out)
+        return fp4rt_fail(ctx, FP4RT_ERR_INVALID_ARGUMENT, "%s: out is NULL",
+                          create_what);
+    *out = NULL;
+    fp4rt_status st = fp4rt_require_device(ctx, create_what);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    fp4rt_quantizer *qz = calloc(1, sizeof *qz);
+    if (!qz)
+        return fp4rt_fail(ctx, FP4RT_ERR_OUT_OF_MEMORY, "%s: out of memory",
+                          create_what);
+    qz->ctx = ctx;
+    st = fp4rt_qdesc_init(&qz->q, desc, err, sizeof err);
+    if (st != FP4RT_SUCCESS) {
+        free(qz);
+        return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
+    }
+    qz->grouped_smem =
+        qz->q.grouped ? (unsigned)((32 + 2 * (qz->q.d.num_experts + 1)) *
+                                   sizeof(int))
+                      : 0;
+    st = load_kernels(qz);
+    if (st != FP4RT_SUCCESS) {
+        fp4rt_quantizer_destroy(qz);
+        return st;
+    }
+    *out = qz;
+    return FP4RT_SUCCESS;
+}
+
+void fp4rt_quantizer_destroy(fp4rt_quantizer *qz)
+{
+    if (!qz)
+        return;
+    fp4rt_mem_free(qz->ctx, qz->workspace);
+    free(qz);
+}
+
+size_t fp4rt_quantizer_scales_bytes(const fp4rt_quantizer *qz)
+{
+    return qz ? fp4rt_qdesc_scales_bytes(&qz->q) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runs                                                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct align_rule {
+    const char *name;
+    fp4rt_devptr value;
+    unsigned align;
+} align_rule;
+
+static fp4rt_status check_alignment(const fp4rt_quantizer *qz,
+                                    const fp4rt_quantize_args *a,
+                                    int64_t stride)
+{
+    const align_rule rules[] = {
+        { "input", a->input, 16 },
+        { "codes", a->codes, 16 },
+        { "scales", a->scales, 4 },
+        { "global_enc", a->global_enc, 4 },
+        { "global_dec", a->global_dec, 4 },
+        { "expert_offsets", a->expert_offsets, 4 },
+        { "expert_global_enc", a->expert_global_enc, 4 },
+        { "nonfinite_count", a->nonfinite_count, 8 },
+        { "rows_device", a->rows_device, 4 },
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].value % rules[i].align)
+            return fp4rt_fail(qz->ctx, FP4RT_ERR_MISALIGNED,
+                              "%s: %s must be %u-byte aligned", run_what,
+                              rules[i].name, rules[i].align);
+    if ((stride * (int64_t)qz->q.elem_size) % 16)
+        return fp4rt_fail(qz->ctx, FP4RT_ERR_MISALIGNED,
+                          "%s: the input row stride (%lld elements) must be "
+                          "a multiple of 16 bytes",
+                          run_what, (long long)stride);
+    return FP4RT_SUCCESS;
+}
+
+static fp4rt_status check_run(const fp4rt_quantizer *qz,
+                              const fp4rt_quantize_args *a, int64_t *stride)
+{
+    char err[512];
+    fp4rt_qrun_ptrs p = {
+        a->rows, a->input_stride, a->input, a->codes, a->scales,
+        a->global_enc, a->global_dec, a->expert_offsets,
+        a->expert_global_enc, a->rows_device
+    };
+    fp4rt_status st = fp4rt_qrun_check(&qz->q, &p, stride, err, sizeof err);
+    if (st != FP4RT_SUCCESS)
+        return fp4rt_fail(qz->ctx, st, "%s: %s", run_what, err);
+    if (a->rows_device && qz->q.d.block == FP4RT_BLOCK_2D)
+        return fp4rt_fail(qz->ctx, FP4RT_ERR_INVALID_ARGUMENT,
+                          "%s: rows_device does not apply to 16x16 blocks "
+                          "(rows must be a multiple of 16 on the host)",
+                          run_what);
+    return check_alignment(qz, a, *stride);
+}
+
+static int64_t round_up(int64_t v, int64_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+/* Rows a launch covers: the run's rows, swizzled padding, and for grouped
+ * swizzled scales the padded row space of every expert. */
+static int64_t launch_rows(const fp4rt_qdesc *q, int64_t rows)
+{
+    if (q->d.scale_layout != FP4RT_SCALE_SWIZZLED)
+        return rows;
+    if (!q->grouped)
+        return round_up(rows, FP4RT_SWZ_ROWS);
+    return round_up(rows, FP4RT_SWZ_ROWS) +
+           (int64_t)q->d.num_experts * FP4RT_SWZ_ROWS;
+}
+
+static unsigned grid_for(const fp4rt_quantizer *qz, int64_t work,
+                         unsigned threads)
+{
+    int64_t blocks = (work + threads - 1) / threads;
+    int64_t cap = (int64_t)qz->ctx->sm_count * BLOCKS_PER_SM;
+    if (blocks > cap)
+        blocks = cap;
+    return blocks < 1 ? 1u : (unsigned)blocks;
+}
+
+/* Blocks per work item of a 1D launch. */
+static int blocks_per_item(const fp4rt_quantizer *qz, int64_t rows)
+{
+    int64_t quads = rows * ((qz->q.kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
+                            FP4RT_Q_BLOCKS_PER_ITEM);
+    return quads < (int64_t)qz->ctx->sm_count * SMALL_ITEMS_PER_SM
+               ? 1
+               : FP4RT_Q_BLOCKS_PER_ITEM;
+}
+
+static void fill_params(const fp4rt_quantizer *qz,
+                        const fp4rt_quantize_args *a, int64_t stride,
+                        fp4rt_qparams *p)
+{
+    const fp4rt_qdesc *q = &qz->q;
+    int64_t rows = launch_rows(q, a->rows);
+    memset(p, 0, sizeof *p);
+    p->input = a->input;
+    p->codes = a->codes;
+    p->scales = a->scales;
+    p->global_enc = a->global_enc;
+    p->global_dec = a->global_dec;
+    p->expert_offsets = a->expert_offsets;
+    p->expert_enc = a->expert_global_enc;
+    p->nonfinite = a->nonfinite_count;
+    p->rows_device = a->rows_device;
+    p->workspace = qz->workspace;
+    p->rows = a->rows;
+    p->in_stride = stride;
+    p->cols = q->d.cols;
+    p->kb = q->kb;
+    p->granularity = q->granularity;
+    p->bpi = blocks_per_item(qz, rows);
+    p->items = rows * ((q->kb + p->bpi - 1) / p->bpi);
+    p->scale_layout = (int)q->d.scale_layout;
+    p->global_mode = (int)q->d.global_mode;
+    p->adaptive = (int)q->d.adaptive;
+    p->swiglu = q->d.fusion != FP4RT_FUSION_NONE;
+    p->num_experts = q->d.num_experts;
+    p->e4m3_max = q->e4m3_max;
+}
+
+/* The per-tensor amax pass: S_enc and S_dec land in device memory. */
+static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
+                             void *stream)
+{
+    int64_t nq = (qz->q.kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
+                 FP4RT_Q_BLOCKS_PER_ITEM;
+    fp4rt_launch_dims d = {
+        { grid_for(qz, p->rows * nq, FP4RT_Q_THREADS), 1, 1 },
+        { FP4RT_Q_THREADS, 1, 1 }, 0
+    };
+    void *params[] = { p };
+    return fp4rt_launch(qz->ctx, qz->amax_fn, &d, stream, params,
+                        "fp4rt_quantizer_run: amax pass");
+}
+
+static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
+                             void *stream)
+{
+    const fp4rt_qdesc *q = &qz->q;
+    int64_t rows = launch_rows(q, p->rows);
+    int64_t nq = (q->kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
+                 FP4RT_Q_BLOCKS_PER_ITEM;
+    fp4rt_launch_dims d = { { 1, 1, 1 }, { FP4RT_Q_THREADS, 1, 1 }, 0 };
+    if (q->d.block == FP4RT_BLOCK_2D) {
+        int64_t cols = q->d.scale_layout == FP4RT_SCALE_SWIZZLED
+                           ? round_up(q->kb, FP4RT_SWZ_COLS)
+                           : q->kb;
+        d.block[0] = FP4RT_Q_TILE_THREADS;
+        d.grid[0] = grid_for(qz, rows / FP4RT_SF_VEC * cols,
+                             FP4RT_Q_TILE_THREADS);
+    } else if (q->d.global_mode == FP4RT_GLOBAL_PER_ROW) {
+        int64_t threads = round_up(nq, 32);
+        d.block[0] = (unsigned)(threads < FP4RT_Q_ROW_THREADS_MAX
+                                    ? threads
+                                    : FP4RT_Q_ROW_THREADS_MAX);
+        d.grid[0] = (unsigned)rows;
+    } else {
+        d.grid[0] = grid_for(qz, p->items, FP4RT_Q_THREADS);
+        d.shared_bytes = qz->grouped_smem;
+    }
+    if (rows == 0)
+        return FP4RT_SUCCESS;
+    void *params[] = { p };
+    return fp4rt_launch(qz->ctx, qz->main_fn, &d, stream, params, run_what);
+}
+
+fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
+                                 const fp4rt_quantize_args *args,
+                                 void *stream)
+{
+    fp4rt_quantize_args a;
+    fp4rt_qparams p;
+    int64_t stride = 0;
+
+    if (!qz)
+        return fp4rt_fail(NULL, FP4RT_ERR_INVALID_ARGUMENT,
+                          "%s: plan is NULL", run_what);
+    if (fp4rt_struct_in(&a, sizeof a, args) != 0)
+        return fp4rt_fail(qz->ctx, FP4RT_ERR_INVALID_ARGUMENT,
+                          "%s: args is NULL or its struct_size is not valid",
+                          run_what);
+    fp4rt_status st = check_run(qz, &a, &stride);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    fill_params(qz, &a, stride, &p);
+    if (qz->q.d.global_mode == FP4RT_GLOBAL_PER_TENSOR) {
+        st = run_amax(qz, &p, stream);
+        if (st != FP4RT_SUCCESS)
+            return st;
+        /* Walk back from the end: the amax pass just read it, so the
+         * tail of a large input is still in L2. */
+        p.reverse = 1;
+    }
+    return run_main(qz, &p, stream);
+}

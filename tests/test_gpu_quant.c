@@ -1,0 +1,321 @@
+/*
+ * Quantization and dequantization on the GPU against the CPU reference,
+ * bit for bit on codes, scales, global scales and the non-finite counter,
+ * over whole output buffers poisoned the same way on both sides (the
+ * engine in runtime/selftest*.c).  Random and adversarial inputs over
+ * random shapes and every mode; CUDA-graph replays with changing M and
+ * expert offsets; argument errors.  Skips without a GPU.
+ *
+ * usage: test_gpu_quant [random-cases]
+ */
+#include "tests/tap.h"
+#include "tests/testutil.h"
+#include "runtime/internal.h"
+#include "runtime/selftest.h"
+
+#define MAX_ELEMS (8ll << 20)
+
+static void check_case(fp4rt_context *ctx, const fp4rt_st_case *c,
+                       const char *prefix)
+{
+    char label[256], why[512];
+    fp4rt_st_describe(c, label, sizeof label);
+    if (!ok(fp4rt_st_run_case(ctx, c, why, sizeof why), "%s%s", prefix,
+            label))
+        diag("%s", why);
+}
+
+static void run_fixed(fp4rt_context *ctx)
+{
+    /* The benchmark shapes, every input dtype and layout. */
+    static const int64_t shapes[][2] = { { 1, 7168 }, { 128, 7168 },
+                                         { 4097, 4096 } };
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < 3; i++)
+            for (int l = 0; l < 2; l++) {
+                fp4rt_st_case c = fp4rt_st_fixed_case(
+                    (fp4rt_dtype)t, shapes[i][0], shapes[i][1],
+                    (fp4rt_scale_layout)l, FP4RT_GLOBAL_PER_TENSOR);
+                check_case(ctx, &c, "");
+            }
+    /* Grouped with uneven experts, then with SwiGLU and 4over6. */
+    fp4rt_st_case g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 1000, 2048,
+                                          FP4RT_SCALE_SWIZZLED,
+                                          FP4RT_GLOBAL_STATIC);
+    g.desc.num_experts = 64;
+    g.seed = 99;
+    check_case(ctx, &g, "");
+    g.desc.scale_layout = FP4RT_SCALE_LINEAR;
+    check_case(ctx, &g, "");
+    g.desc.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED;
+    g.desc.swiglu_granularity = 8;
+    g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
+    check_case(ctx, &g, "");
+    /* The largest supported experts count, M above 4096, K = 16384. */
+    g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 5000, 16384, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_STATIC);
+    g.desc.num_experts = 1024;
+    check_case(ctx, &g, "");
+}
+
+/* ------------------------------------------------------------------ */
+/* CUDA graphs: capture once, replay with new M and new offsets        */
+/* ------------------------------------------------------------------ */
+
+typedef struct graph_rig {
+    fp4rt_context *ctx;
+    fp4rt_cu_stream stream;
+    fp4rt_cu_graph graph;
+    fp4rt_cu_graph_exec exec;
+} graph_rig;
+
+static fp4rt_status capture(graph_rig *g, fp4rt_quantizer *qz,
+                            const fp4rt_quantize_args *a)
+{
+    const fp4rt_cuda_api *api = fp4rt_cuda();
+    fp4rt_status st = fp4rt_cu_check(
+        g->ctx, api->cuStreamBeginCapture(g->stream,
+                                          FP4RT_CU_STREAM_CAPTURE_MODE_GLOBAL),
+        "begin capture");
+    if (st)
+        return st;
+    fp4rt_status run = fp4rt_quantizer_run(qz, a, g->stream);
+    st = fp4rt_cu_check(g->ctx, api->cuStreamEndCapture(g->stream, &g->graph),
+                        "end capture");
+    if (run)
+        return run;
+    if (!st)
+        st = fp4rt_cu_check(g->ctx,
+                            api->cuGraphInstantiate(&g->exec, g->graph, 0),
+                            "instantiate");
+    return st;
+}
+
+static fp4rt_status replay(graph_rig *g)
+{
+    const fp4rt_cuda_api *api = fp4rt_cuda();
+    fp4rt_status st = fp4rt_cu_check(g->ctx, api->cuGraphLaunch(g->exec,
+                                                                g->stream),
+                                     "graph launch");
+    if (!st)
+        st = fp4rt_stream_synchronize(g->ctx, g->stream);
+    return st;
+}
+
+static void graph_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
+                       int n, const char *what)
+{
+    const fp4rt_cuda_api *api = fp4rt_cuda();
+    graph_rig g = { ctx, NULL, NULL, NULL };
+    fp4rt_st_host gpu, ref;
+    fp4rt_st_dev dev;
+    fp4rt_quantizer *qz = NULL;
+    int pushed;
+
+    memset(&dev, 0, sizeof dev);
+    c.rows = c.desc.max_rows;
+    if (!fp4rt_st_host_alloc(&c, &gpu) || !fp4rt_st_host_alloc(&c, &ref)) {
+        ok(0, "%s: host buffers", what);
+        return;
+    }
+    fp4rt_st_fill(&c, &gpu);
+    memcpy(ref.input, gpu.input, gpu.in_bytes);
+    fp4rt_ctx_enter(ctx, &pushed);
+    fp4rt_status st = fp4rt_cu_check(
+        ctx, api->cuStreamCreate(&g.stream, FP4RT_CU_STREAM_NON_BLOCKING),
+        "stream");
+    if (!st)
+        st = fp4rt_quantizer_create(ctx, &c.desc, &qz);
+    if (!st)
+        st = fp4rt_st_dev_alloc(ctx, &c, &gpu, &dev);
+    fp4rt_quantize_args da = fp4rt_st_dev_args(&c, &dev);
+    if (!c.desc.num_experts)
+        da.rows_device = dev.rows_dev;
+    if (!st)
+        st = fp4rt_st_upload(ctx, &c, &gpu, &dev);
+    if (!st)
+        st = capture(&g, qz, &da);
+    int all = st == FP4RT_SUCCESS;
+    if (!all)
+        diag("%s: capture failed: %s", what, fp4rt_last_error());
+    for (int i = 0; i < n && all; i++) {
+        /* New M (or new offsets) in device memory, fresh poison. */
+        c.seed += 17;
+        int32_t m = (int32_t)ms[i];
+        if (c.desc.num_experts)
+            fp4rt_st_offsets(&c, gpu.offsets, gpu.expert_enc);
+        memcpy(ref.offsets, gpu.offsets,
+               ((size_t)c.desc.num_experts + 1) * sizeof(int32_t));
+        memcpy(ref.expert_enc, gpu.expert_enc,
+               ((size_t)c.desc.num_experts + 1) * sizeof(float));
+        fp4rt_st_poison(&c, &gpu, 1.0f);
+        fp4rt_st_poison(&c, &ref, 1.0f);
+        st = fp4rt_st_upload(ctx, &c, &gpu, &dev);
+        if (!st)
+            st = fp4rt_memcpy_htod(ctx, dev.rows_dev, &m, sizeof m);
+        if (!st)
+            st = replay(&g);
+        if (!st)
+            st = fp4rt_st_download(ctx, &gpu, &dev);
+        fp4rt_ref_quantize_args ra = fp4rt_st_ref_args(
+            &c, &ref, c.desc.num_experts ? c.desc.max_rows : m);
+        if (!st)
+            st = fp4rt_ref_quantize(&c.desc, &ra);
+        char why[512] = "";
+        all = st == FP4RT_SUCCESS && fp4rt_st_compare(&gpu, &ref, why,
+                                                       sizeof why);
+        if (!all)
+            diag("%s: replay %d (M = %d): %s", what, i, m,
+                 st ? fp4rt_last_error() : why);
+    }
+    ok(all, "%s: %d replays of one captured graph match the reference",
+       what, n);
+    if (g.exec)
+        api->cuGraphExecDestroy(g.exec);
+    if (g.graph)
+        api->cuGraphDestroy(g.graph);
+    fp4rt_st_dev_free(ctx, &dev);
+    fp4rt_quantizer_destroy(qz);
+    if (g.stream)
+        api->cuStreamDestroy(g.stream);
+    fp4rt_ctx_leave(ctx, pushed);
+    fp4rt_st_host_free(&gpu);
+    fp4rt_st_host_free(&ref);
+}
+
+static void graph_tests(fp4rt_context *ctx)
+{
+    static const int64_t ms[] = { 1000, 7, 0, 513, 1024, 128 };
+    fp4rt_st_case c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 1024, 7168,
+                                          FP4RT_SCALE_SWIZZLED,
+                                          FP4RT_GLOBAL_PER_TENSOR);
+    graph_case(ctx, c, ms, 6, "per-tensor, M from device memory");
+    c.desc.global_mode = FP4RT_GLOBAL_PER_ROW;
+    c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE;
+    graph_case(ctx, c, ms, 6, "per-row 4over6, M from device memory");
+    c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 2000, 2048, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_STATIC);
+    c.desc.num_experts = 32;
+    c.desc.fusion = FP4RT_FUSION_SWIGLU_HALVES;
+    graph_case(ctx, c, ms, 5, "grouped SwiGLU, offsets changed per replay");
+}
+
+static void dequant_tests(fp4rt_context *ctx)
+{
+    static const char *const names[] = { "f32", "f16", "bf16" };
+    static const int64_t rows[] = { 1, 129, 4097 };
+    static const int64_t cols[] = { 16, 1040, 7168 };
+    char why[512];
+    unsigned long long s = 4242;
+    for (int t = 0; t < 3; t++)
+        for (int l = 0; l < 2; l++)
+            for (int pr = 0; pr < 2; pr++)
+                for (int i = 0; i < 3; i++) {
+                    int64_t pad = (t + l + pr + i) % 2 ? 8 : 0;
+                    if (!ok(fp4rt_st_dequant_case(
+                                ctx, (fp4rt_dtype)t, rows[i], cols[i],
+                                (fp4rt_scale_layout)l, pr, pad,
+                                fp4rt_st_rand(&s), why, sizeof why),
+                            "dequant to %s %lldx%lld %s%s%s", names[t],
+                            (long long)rows[i], (long long)cols[i],
+                            l ? "swizzled" : "linear",
+                            pr ? " per-row" : "", pad ? " strided" : ""))
+                        diag("%s", why);
+                }
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors before launch                                                */
+/* ------------------------------------------------------------------ */
+
+static void error_tests(fp4rt_context *ctx)
+{
+    fp4rt_quantizer_desc d = FP4RT_QUANTIZER_DESC_INIT;
+    fp4rt_quantizer *qz = NULL;
+    d.max_rows = 64;
+    d.cols = 40;
+    is_int(fp4rt_quantizer_create(ctx, &d, &qz), FP4RT_ERR_INVALID_SHAPE,
+           "K = 40 (not a multiple of 16) is refused at create");
+    has_text(fp4rt_last_error(), "multiple of 16", "with the reason");
+    d.cols = 64;
+    d.block = FP4RT_BLOCK_2D;
+    d.global_mode = FP4RT_GLOBAL_PER_ROW;
+    is_int(fp4rt_quantizer_create(ctx, &d, &qz), FP4RT_ERR_UNSUPPORTED,
+           "2D blocks with a per-row scale are refused");
+    d.block = FP4RT_BLOCK_1D;
+    d.global_mode = FP4RT_GLOBAL_STATIC;
+    is_int(fp4rt_quantizer_create(ctx, &d, &qz), FP4RT_SUCCESS, "valid plan");
+    fp4rt_devptr buf = 0;
+    fp4rt_mem_alloc(ctx, 1 << 16, &buf);
+    fp4rt_quantize_args a = FP4RT_QUANTIZE_ARGS_INIT;
+    a.rows = 65;
+    a.input = buf;
+    a.codes = buf + 8192;
+    a.scales = buf + 16384;
+    a.global_enc = buf + 32768;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_SHAPE,
+           "M above the plan's maximum is refused");
+    a.rows = 64;
+    a.input = buf + 2;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_MISALIGNED,
+           "a misaligned input is refused");
+    has_text(fp4rt_last_error(), "input", "the message names the pointer");
+    a.input = buf;
+    a.input_stride = 68;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_MISALIGNED,
+           "a row stride of 136 bytes (not a multiple of 16) is refused");
+    a.input_stride = 0;
+    a.codes = 0;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "NULL codes are refused");
+    a.codes = buf + 8192;
+    a.global_enc = 0;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "a static scale without global_enc is refused");
+    a.global_enc = buf + 32768;
+    a.struct_size = sizeof a + 16;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "args from a newer header are refused");
+    is_int(fp4rt_quantizer_run(NULL, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "a NULL plan is refused");
+    fp4rt_quantizer_destroy(qz);
+    fp4rt_quantizer_destroy(NULL);
+    fp4rt_mem_free(ctx, buf);
+}
+
+int main(int argc, char **argv)
+{
+    int cases = argc > 1 ? atoi(argv[1]) : 300;
+    char why[512];
+    fp4rt_context *ctx = tu_device_or_skip(0);
+    fp4rt_context_info info = FP4RT_CONTEXT_INFO_INIT;
+    fp4rt_context_get_info(ctx, &info);
+    diag("device %s, target %s", info.device_name, info.target);
+
+    if (!ok(fp4rt_st_e2m1_exhaustive(ctx, why, sizeof why),
+            "e2m1 conversion kernel equals the rule on all 2^32 inputs"))
+        diag("%s", why);
+    error_tests(ctx);
+    run_fixed(ctx);
+    unsigned long long s = 20261122;
+    for (int i = 0; i < cases; i++) {
+        fp4rt_st_case c = fp4rt_st_random_case(&s, MAX_ELEMS);
+        check_case(ctx, &c, "random: ");
+    }
+    graph_tests(ctx);
+    dequant_tests(ctx);
+    fp4rt_context_destroy(ctx);
+
+    /* The software conversions (E4M3 too) on this GPU. */
+    ctx = tu_device_or_skip(FP4RT_CONTEXT_SOFT_CONVERT);
+    for (int i = 0; i < cases / 5; i++) {
+        fp4rt_st_case c = fp4rt_st_random_case(&s, MAX_ELEMS);
+        check_case(ctx, &c, "software conversions: ");
+    }
+    if (info.features & FP4RT_FEATURE_E2M1_CVT &&
+        !ok(fp4rt_st_e2m1_exhaustive(ctx, why, sizeof why),
+            "software e2m1 kernel equals the rule on all 2^32 inputs"))
+        diag("%s", why);
+    fp4rt_context_destroy(ctx);
+    return done_testing();
+}
