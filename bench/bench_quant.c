@@ -1,0 +1,238 @@
+/*
+ * Quantization and dequantization speed on the GPU.  Medians of CUDA-event
+ * timings; bandwidth as a percentage of a device-to-device copy measured in
+ * the same run (bytes read + written).  Large shapes are timed call by
+ * call, small ones as calls inside a replayed CUDA graph.
+ *
+ * usage: bench_quant [reps] [shape-substring] [mode-substring]
+ * (the filters pick rows of the table, e.g. for a profiler)
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bench/bench_util.h"
+#include "kernel_src/nvfp4_numerics.cuh"
+
+#define SMALL_ELEMS (1ll << 21)      /* below: time under graph replay */
+#define CALLS_PER_GRAPH 20
+
+typedef struct mode {
+    const char *name;
+    fp4rt_scale_layout layout;
+    fp4rt_global_mode global;
+    fp4rt_adaptive adaptive;
+    fp4rt_fusion fusion;
+    fp4rt_block block;
+    int experts;
+    int dequant;
+} mode;
+
+static const mode modes[] = {
+    { "static lin", FP4RT_SCALE_LINEAR, FP4RT_GLOBAL_STATIC, 0, 0, 0, 0, 0 },
+    { "static swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC, 0, 0, 0, 0, 0 },
+    { "tensor swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_PER_TENSOR, 0, 0, 0, 0,
+      0 },
+    { "4o6-mae swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC,
+      FP4RT_ADAPTIVE_4OVER6_MAE, 0, 0, 0, 0 },
+    { "4o6-mse swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC,
+      FP4RT_ADAPTIVE_4OVER6_MSE, 0, 0, 0, 0 },
+    { "per-row swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_PER_ROW, 0, 0, 0, 0,
+      0 },
+    { "swiglu swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC, 0,
+      FP4RT_FUSION_SWIGLU_HALVES, 0, 0, 0 },
+    { "grouped64 swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC, 0, 0, 0, 64,
+      0 },
+    { "2d swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC, 0, 0,
+      FP4RT_BLOCK_2D, 0, 0 },
+    { "dequant bf16", FP4RT_SCALE_SWIZZLED, 0, 0, 0, 0, 0, 1 },
+};
+
+typedef struct bufs {
+    fp4rt_devptr input, codes, scales, genc, gdec, offsets, expert_enc, out;
+} bufs;
+
+typedef struct job {
+    fp4rt_quantizer *qz;
+    fp4rt_dequantizer *dq;
+    fp4rt_quantize_args qa;
+    fp4rt_dequantize_args da;
+} job;
+
+static fp4rt_status run_job(void *user, void *stream)
+{
+    job *j = user;
+    return j->qz ? fp4rt_quantizer_run(j->qz, &j->qa, stream)
+                 : fp4rt_dequantizer_run(j->dq, &j->da, stream);
+}
+
+/* bf16 bits of a pseudo-random, roughly normal value. */
+static uint16_t random_bf16(unsigned long long *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    float u = (float)((*s >> 40) & 0xFFFFFF) / 16777216.0f;
+    float v = (u - 0.5f) * 4.0f * (float)((*s >> 20) % 7 + 1);
+    return (uint16_t)fp4rt_f32_to_bf16(v);
+}
+
+static void alloc_bufs(fp4rt_context *ctx, int64_t rows, int64_t cols,
+                       bufs *b)
+{
+    size_t in_bytes = (size_t)(rows * cols * 2) * 2;   /* room for SwiGLU */
+    size_t n = in_bytes / 2;
+    uint16_t *h = malloc(in_bytes);
+    unsigned long long s = 12345;
+    for (size_t i = 0; i < n; i++)
+        h[i] = random_bf16(&s);
+    memset(b, 0, sizeof *b);
+    BENCH_OK(fp4rt_mem_alloc(ctx, in_bytes, &b->input));
+    BENCH_OK(fp4rt_memcpy_htod(ctx, b->input, h, in_bytes));
+    free(h);
+    size_t scale_bytes = (size_t)((rows + 127) / 128 + 64) * 128 *
+                         (size_t)((cols / 16 + 3) / 4 * 4);
+    BENCH_OK(fp4rt_mem_alloc(ctx, (size_t)(rows * cols / 2), &b->codes));
+    BENCH_OK(fp4rt_mem_alloc(ctx, scale_bytes, &b->scales));
+    BENCH_OK(fp4rt_mem_alloc(ctx, (size_t)rows * 4 + 16, &b->genc));
+    BENCH_OK(fp4rt_mem_alloc(ctx, (size_t)rows * 4 + 16, &b->gdec));
+    BENCH_OK(fp4rt_mem_alloc(ctx, 65 * 4, &b->offsets));
+    BENCH_OK(fp4rt_mem_alloc(ctx, 64 * 4, &b->expert_enc));
+    BENCH_OK(fp4rt_mem_alloc(ctx, (size_t)(rows * cols * 2), &b->out));
+    float one[64];
+    int32_t off[65];
+    for (int e = 0; e < 64; e++)
+        one[e] = 100.0f;
+    for (int e = 0; e <= 64; e++)
+        off[e] = (int32_t)(rows * e / 64);
+    BENCH_OK(fp4rt_memcpy_htod(ctx, b->genc, one, sizeof(float)));
+    BENCH_OK(fp4rt_memcpy_htod(ctx, b->gdec, one, sizeof(float)));
+    BENCH_OK(fp4rt_memcpy_htod(ctx, b->expert_enc, one, sizeof one));
+    BENCH_OK(fp4rt_memcpy_htod(ctx, b->offsets, off, sizeof off));
+    BENCH_OK(fp4rt_memset_d8(ctx, b->scales, 0x38, scale_bytes));
+    BENCH_OK(fp4rt_memset_d8(ctx, b->codes, 0x5A, (size_t)(rows * cols / 2)));
+}
+
+static void free_bufs(fp4rt_context *ctx, bufs *b)
+{
+    fp4rt_devptr *p = &b->input;
+    for (size_t i = 0; i < sizeof *b / sizeof *p; i++)
+        fp4rt_mem_free(ctx, p[i]);
+}
+
+static int make_job(fp4rt_context *ctx, const mode *m, int64_t rows,
+                    int64_t cols, const bufs *b, job *j)
+{
+    memset(j, 0, sizeof *j);
+    if (m->block == FP4RT_BLOCK_2D && rows % 16)
+        return 0;
+    if (m->experts && rows < m->experts)
+        return 0;
+    if (m->dequant) {
+        fp4rt_dequantizer_desc d = FP4RT_DEQUANTIZER_DESC_INIT;
+        d.max_rows = rows;
+        d.cols = cols;
+        d.scale_layout = m->layout;
+        BENCH_OK(fp4rt_dequantizer_create(ctx, &d, &j->dq));
+        fp4rt_dequantize_args a = FP4RT_DEQUANTIZE_ARGS_INIT;
+        a.rows = rows;
+        a.codes = b->codes;
+        a.scales = b->scales;
+        a.global_dec = b->gdec;
+        a.output = b->out;
+        j->da = a;
+        return 1;
+    }
+    fp4rt_quantizer_desc d = FP4RT_QUANTIZER_DESC_INIT;
+    d.max_rows = rows;
+    d.cols = cols;
+    d.block = m->block;
+    d.scale_layout = m->layout;
+    d.global_mode = m->global;
+    d.adaptive = m->adaptive;
+    d.fusion = m->fusion;
+    d.num_experts = m->experts;
+    BENCH_OK(fp4rt_quantizer_create(ctx, &d, &j->qz));
+    fp4rt_quantize_args a = FP4RT_QUANTIZE_ARGS_INIT;
+    a.rows = rows;
+    a.input = b->input;
+    a.codes = b->codes;
+    a.scales = b->scales;
+    a.global_enc = b->genc;
+    a.global_dec = b->gdec;
+    if (m->experts) {
+        a.expert_offsets = b->offsets;
+        a.expert_global_enc = b->expert_enc;
+    }
+    j->qa = a;
+    return 1;
+}
+
+/* Bytes the operation must move at least, per output element. */
+static double bytes_per_elem(const mode *m)
+{
+    double io = 2.0;                        /* bf16 in or out */
+    double nvfp4 = 0.5 + 1.0 / 16.0;        /* codes and scales */
+    if (m->fusion)
+        io = 4.0;                           /* gate and up */
+    return io + nvfp4;
+}
+
+int main(int argc, char **argv)
+{
+    static const int64_t shapes[][2] = { { 16384, 7168 }, { 8192, 4096 },
+                                         { 128, 7168 }, { 1, 7168 } };
+    int reps = argc > 1 ? atoi(argv[1]) : 50;
+    const char *shape_filter = argc > 2 ? argv[2] : "";
+    const char *mode_filter = argc > 3 ? argv[3] : "";
+    fp4rt_context *ctx = NULL;
+    bench_rig r;
+
+    if (fp4rt_context_create(NULL, &ctx) != FP4RT_SUCCESS) {
+        printf("bench_quant: no GPU (%s)\n", fp4rt_last_error());
+        return 0;
+    }
+    fp4rt_context_info info = FP4RT_CONTEXT_INFO_INIT;
+    fp4rt_context_get_info(ctx, &info);
+    bench_rig_open(&r, ctx);
+    double ceiling = bench_copy_ceiling(&r, (size_t)1 << 31);
+    printf("# %s (%s), %d SMs; medians of %d CUDA-event timings\n",
+           info.device_name, info.target, info.sm_count, reps);
+    printf("# copy ceiling %.0f GB/s (2 GiB device-to-device, bytes read + "
+           "written)\n",
+           ceiling);
+    printf("%-12s %-14s %10s %9s %7s %9s\n", "shape", "mode", "us/call",
+           "GB/s", "%copy", "x static");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t rows = shapes[s][0], cols = shapes[s][1];
+        int small = rows * cols < SMALL_ELEMS;
+        char shape[32];
+        snprintf(shape, sizeof shape, "%lldx%lld", (long long)rows,
+                 (long long)cols);
+        if (!strstr(shape, shape_filter))
+            continue;
+        bufs b;
+        alloc_bufs(ctx, rows, cols, &b);
+        double static_ms = 0.0;
+        for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+            job j;
+            if (!strstr(modes[k].name, mode_filter) ||
+                !make_job(ctx, &modes[k], rows, cols, &b, &j))
+                continue;
+            double ms = small ? bench_time_graph(&r, run_job, &j,
+                                                 CALLS_PER_GRAPH, reps)
+                              : bench_time(&r, run_job, &j, 5, reps);
+            if (k == 1 || (k == 0 && !static_ms))
+                static_ms = ms;
+            double gbs = bytes_per_elem(&modes[k]) * (double)(rows * cols) /
+                         (ms * 1e-3) / 1e9;
+            printf("%-12s %-14s %10.2f %9.0f %6.1f%% %9.2f%s\n", shape,
+                   modes[k].name, ms * 1e3, gbs, 100.0 * gbs / ceiling,
+                   static_ms > 0 ? ms / static_ms : 1.0,
+                   small ? "  (graph)" : "");
+            fp4rt_quantizer_destroy(j.qz);
+            fp4rt_dequantizer_destroy(j.dq);
+        }
+        free_bufs(ctx, &b);
+    }
+    bench_rig_close(&r);
+    fp4rt_context_destroy(ctx);
+    return 0;
+}
