@@ -40,7 +40,7 @@ cd "$top/src" || exit 1
 
 if has check; then
     t0=$(date +%s)
-    FP4RT_TEST_TIMEOUT=300 timeout 420 make -j"$jobs" check >"$out/check.log" 2>&1
+    FP4RT_TEST_TIMEOUT=240 timeout 300 make -j"$jobs" check >"$out/check.log" 2>&1
     cat tests/*.log >"$out/tests-all.log" 2>/dev/null
     grep -E '^(FAIL|ERROR|XPASS):' "$out/check.log" | head -n 40 | tee -a "$summary"
     grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$out/check.log" | tee -a "$summary"
@@ -50,14 +50,14 @@ fi
 
 if has selftest; then
     ./fp4rt info | tee "$out/info.txt"
-    ./fp4rt selftest --exhaustive --cases 60 >"$out/selftest.log" 2>&1
+    timeout 240 ./fp4rt selftest --exhaustive --cases 60 >"$out/selftest.log" 2>&1
     note "selftest: exit $? :: $(tail -n 1 "$out/selftest.log")"
     grep FAIL "$out/selftest.log" | head -n 20 | tee -a "$summary"
 fi
 
 if has bench; then
-    ./bench/bench_jit "$jobs" >"$out/bench_jit.txt" 2>&1
-    ./bench/bench_quant 50 >"$out/bench_quant.txt" 2>&1
+    timeout 120 ./bench/bench_jit "$jobs" >"$out/bench_jit.txt" 2>&1
+    timeout 240 ./bench/bench_quant 50 >"$out/bench_quant.txt" 2>&1
     cat "$out/bench_jit.txt" "$out/bench_quant.txt" >>"$summary"
     cat "$out/bench_quant.txt"
 fi

@@ -7,11 +7,11 @@
  */
 #include "quant_common.cuh"
 
+
 #ifndef FP4RT_OUT_DTYPE
 #error "FP4RT_OUT_DTYPE must be set by the registry"
 #endif
 
-#define BLOCKS FP4RT_Q_BLOCKS_PER_ITEM
 #define DT_F32 0
 #define DT_F16 1
 
@@ -41,74 +41,142 @@ FP4RT_DEV float canonical_f32(float v)
     return v == v ? v : fp4rt_u2f(FP4RT_F32_QNAN_BITS);
 }
 
-/* Writes the 16 values of one block at dst (16-byte aligned). */
-FP4RT_DEV void store16(char *dst, const float v[FP4RT_SF_VEC])
+/* Writes 8 values at dst (16-byte aligned): the exact path, any scale. */
+FP4RT_DEV void dequant8_exact(char *dst, fp4rt_u32 c, float scale)
 {
+    float v[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+        v[i] = fp4rt_e2m1_value((c >> (4 * i)) & 0xFu) * scale;
 #if FP4RT_OUT_DTYPE == DT_F32
 #pragma unroll
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 2; k++)
         ((float4 *)dst)[k] =
             make_float4(canonical_f32(v[4 * k]), canonical_f32(v[4 * k + 1]),
                         canonical_f32(v[4 * k + 2]),
                         canonical_f32(v[4 * k + 3]));
 #else
-    fp4rt_u32 w[8];
+    fp4rt_u32 w[4];
 #pragma unroll
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 4; i++)
         w[i] = from_f32(v[2 * i]) | (from_f32(v[2 * i + 1]) << 16);
-    ((uint4 *)dst)[0] = make_uint4(w[0], w[1], w[2], w[3]);
-    ((uint4 *)dst)[1] = make_uint4(w[4], w[5], w[6], w[7]);
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
 #endif
 }
 
-/* The scale codes of blocks 4q .. 4q+nb-1 of row m, one byte each. */
-FP4RT_DEV fp4rt_u32 load_scales(const fp4rt_dqparams &p, fp4rt_i64 m,
-                                fp4rt_i64 q, int nb)
+/*
+ * The fast path, for a finite scale (no product can then be NaN).  The
+ * fp32 bits of an E2M1 magnitude are its bf16 bits << 16: two bytes, found
+ * by the code with prmt from 8-byte tables.  The code's sign bit is
+ * xor-ed in after the product (a sign flip is exact, and a negative scale
+ * byte multiplies in as the contract says).  Pairs round to the output
+ * type with one conversion.
+ */
+#define E2M1_HI_0123 0x3F3F3F00u   /* high bytes of 0, .5, 1, 1.5 */
+#define E2M1_HI_4567 0x40404040u   /* 2, 3, 4, 6 */
+#define E2M1_LO_0123 0xC0800000u   /* low bytes */
+#define E2M1_LO_4567 0xC0804000u
+
+FP4RT_DEV void dequant8_fast(char *dst, fp4rt_u32 c, float scale)
 {
-    const fp4rt_u8 *s = (const fp4rt_u8 *)p.scales;
-    if (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED)
-        return *(const fp4rt_u32 *)(s + fp4rt_swz(m, 4 * q, p.kb));
-    if ((p.kb & 3) == 0)
-        return *(const fp4rt_u32 *)(s + m * p.kb + 4 * q);
-    fp4rt_u32 w = 0;
-    for (int b = 0; b < nb; b++)
-        w |= (fp4rt_u32)s[m * p.kb + 4 * q + b] << (8 * b);
-    return w;
+    float v[8];
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        fp4rt_u32 sel = (c >> (16 * h)) & 0x7777u;
+        fp4rt_u32 hi = fp4rt_prmt(E2M1_HI_0123, E2M1_HI_4567, sel);
+        fp4rt_u32 lo = fp4rt_prmt(E2M1_LO_0123, E2M1_LO_4567, sel);
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            /* bytes: 0 and 1 zero (the sign of a high byte, always 0),
+             * 2 the low byte, 3 the high byte */
+            const fp4rt_u32 pick = ((4u + j) << 12) | ((fp4rt_u32)j << 8) |
+                                   ((12u + j) << 4) | (12u + j);
+            v[4 * h + j] = fp4rt_u2f(fp4rt_prmt(lo, hi, pick)) * scale;
+        }
+    }
+#if FP4RT_OUT_DTYPE == DT_F32
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+        v[i] = fp4rt_u2f(fp4rt_f2u(v[i]) ^ ((c << (28 - 4 * i)) & 0x80000000u));
+#pragma unroll
+    for (int k = 0; k < 2; k++)
+        ((float4 *)dst)[k] = make_float4(v[4 * k], v[4 * k + 1], v[4 * k + 2],
+                                         v[4 * k + 3]);
+#else
+    fp4rt_u32 w[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#if FP4RT_OUT_DTYPE == DT_F16
+        asm("cvt.rn.f16x2.f32 %0, %1, %2;"
+            : "=r"(w[i]) : "f"(v[2 * i + 1]), "f"(v[2 * i]));
+#else
+        asm("cvt.rn.bf16x2.f32 %0, %1, %2;"
+            : "=r"(w[i]) : "f"(v[2 * i + 1]), "f"(v[2 * i]));
+#endif
+        /* Signs of elements 2i (nibble bit 3 -> bit 15) and 2i+1 (bit 7
+         * -> bit 31), as whole bytes by prmt's sign replication. */
+        fp4rt_u32 signs = fp4rt_prmt(c << 4, c, ((12u + i) << 12) |
+                                                    ((8u + i) << 4));
+        w[i] ^= signs & 0x80008000u;
+    }
+    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+#endif
 }
 
+/* The scale code of block kb of row m. */
+FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
+                               fp4rt_i64 kb)
+{
+    const fp4rt_u8 *s = (const fp4rt_u8 *)p.scales;
+    return p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+               ? s[fp4rt_swz(m, kb, p.kb)]
+               : s[m * p.kb + kb];
+}
+
+#define HB 8                                  /* elements a thread */
+#define SEG_ELEMS FP4RT_Q_SEG_ELEMS
+#define SEGS FP4RT_Q_SEGS
+
+/* One thread per 8 elements: a warp reads 128 contiguous code bytes and
+ * writes 256 contiguous outputs per segment, SEGS segments of one row a
+ * step, every load issued first. */
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_dequant(const fp4rt_dqparams p)
 {
-    fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
-    fp4rt_i64 step = (fp4rt_i64)gridDim.x * blockDim.x;
+    fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
+    fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;
+    fp4rt_i64 total = p.rows * spans_per_row;
+    fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * HB;
+    fp4rt_i64 warp = ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) /
+                     FP4RT_WARP;
+    fp4rt_i64 warps = (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
     const float *dec = (const float *)p.global_dec;
-    float s_tensor = dec[0];
-    for (fp4rt_i64 it = (fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x;
-         it < p.items; it += step) {
-        fp4rt_i64 m = it / nq, q = it - m * nq;
-        fp4rt_i64 b0 = BLOCKS * q;
-        int nb = (int)(p.kb - b0 < BLOCKS ? p.kb - b0 : BLOCKS);
-        const fp4rt_u8 *crow = (const fp4rt_u8 *)p.codes + m * (p.cols / 2);
-        char *orow = (char *)p.output + m * p.out_stride * OUT_BYTES;
-        uint2 codes[BLOCKS];
+    for (fp4rt_i64 g = warp; g < total; g += warps) {
+        fp4rt_i64 row = g / spans_per_row;
+        fp4rt_i64 col0 = (g - row * spans_per_row) * SEGS * SEG_ELEMS +
+                         lane_col;
+        fp4rt_u32 codes[SEGS], sf[SEGS];
+        const fp4rt_u8 *crow = (const fp4rt_u8 *)p.codes + row * (p.cols / 2);
 #pragma unroll
-        for (int b = 0; b < BLOCKS; b++)
-            if (b < nb)
-                codes[b] = __ldg((const uint2 *)(crow + (b0 + b) * 8));
-        fp4rt_u32 sfs = load_scales(p, m, q, nb);
-        float s_dec = p.per_row ? dec[m] : s_tensor;
+        for (int k = 0; k < SEGS; k++) {
+            fp4rt_i64 col = col0 + k * SEG_ELEMS;
+            if (col < p.cols) {
+                codes[k] = __ldg((const fp4rt_u32 *)(crow + col / 2));
+                sf[k] = load_scale(p, row, col / FP4RT_SF_VEC);
+            }
+        }
+        float s_dec = p.per_row ? dec[row] : dec[0];
+        char *orow = (char *)p.output + row * p.out_stride * OUT_BYTES;
 #pragma unroll
-        for (int b = 0; b < BLOCKS; b++) {
-            if (b >= nb)
-                break;
-            float scale = fp4rt_e4m3_value((sfs >> (8 * b)) & 0xFFu) * s_dec;
-            fp4rt_u32 c[2] = { codes[b].x, codes[b].y };
-            float v[FP4RT_SF_VEC];
-#pragma unroll
-            for (int i = 0; i < FP4RT_SF_VEC; i++)
-                v[i] = fp4rt_e2m1_value((c[i >> 3] >> (4 * (i & 7))) & 0xFu) *
-                       scale;
-            store16(orow + (b0 + b) * FP4RT_SF_VEC * OUT_BYTES, v);
+        for (int k = 0; k < SEGS; k++) {
+            fp4rt_i64 col = col0 + k * SEG_ELEMS;
+            if (col >= p.cols)
+                continue;
+            float scale = fp4rt_e4m3_value(sf[k]) * s_dec;
+            if (fabsf(scale) <= FP4RT_FLT_MAX)
+                dequant8_fast(orow + col * OUT_BYTES, codes[k], scale);
+            else
+                dequant8_exact(orow + col * OUT_BYTES, codes[k], scale);
         }
     }
 }

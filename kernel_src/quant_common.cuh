@@ -198,59 +198,93 @@ FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
 }
 
 #if !FP4RT_HAS_E2M1_CVT
-/* The same error without codes, for finite blocks, through the steps: the
- * value is 2 (sA + sB + sC), and value * scale equals (sA + sB + sC) *
- * (2 scale) when 2 scale is finite (the caller checks).  d is taken as
- * |deq| - |x|: deq has x's sign or is 0, and IEEE subtraction is
- * symmetric, so |d| and d*d are the contract's. */
-FP4RT_DEV float fp4rt_steps_error(const float x[FP4RT_SF_VEC], float enc,
-                                  float scale2, int mse, float err)
+/*
+ * One 4over6 candidate on a finite block, through the steps, in one pass:
+ * its error and its packed code magnitudes.  The value is 2 (sA + sB + sC),
+ * and value * scale equals (sA + sB + sC) * (2 scale) when 2 scale is
+ * finite (the caller checks).  d is taken as |deq| - |x|: deq has x's sign
+ * or is 0, and IEEE subtraction is symmetric, so |d| and d*d are the
+ * contract's.  enc is 0 for a zero scale (codes 0, error sum |x| or x*x).
+ */
+FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
+                                     float scale2, int mse, fp4rt_u32 mag[2])
 {
+    float err = 0.0f;
+    float quarter[4] = { FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23,
+                         FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23 };
 #pragma unroll
     for (int i = 0; i < FP4RT_SF_VEC; i++) {
-        float sa, sb, sc;
+        float sa, sb, sc, w = (float)(1 << (4 * (i & 3)));
         fp4rt_e2m1_steps(fabsf(x[i] * enc), &sa, &sb, &sc);
-        float w = sa + sb;
-        w = w + sc;
-        float d = w * scale2 - fabsf(x[i]);
+        float v = sa + sb;
+        v = v + sc;
+        float d = v * scale2 - fabsf(x[i]);
         err = err + (mse ? d * d : fabsf(d));
+        quarter[i >> 2] = fmaf(sa, 4.0f * w, quarter[i >> 2]);
+        quarter[i >> 2] = fmaf(sb, 2.0f * w, quarter[i >> 2]);
+        quarter[i >> 2] = fmaf(sc, w, quarter[i >> 2]);
     }
+    mag[0] = fp4rt_prmt(fp4rt_f2u(quarter[0]), fp4rt_f2u(quarter[1]),
+                        FP4RT_PRMT_LOW_HALVES);
+    mag[1] = fp4rt_prmt(fp4rt_f2u(quarter[2]), fp4rt_f2u(quarter[3]),
+                        FP4RT_PRMT_LOW_HALVES);
     return err;
+}
+
+/* 4over6 on a finite block with both candidates' 2 * scale finite: both
+ * evaluated in one pass each, the winner's codes kept. */
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast(const float x[FP4RT_SF_VEC],
+                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
+                                      float s_dec, int mse, fp4rt_u32 c[2])
+{
+    fp4rt_u32 mag6[2], mag4[2];
+    float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
+    float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
+    float err6 = fp4rt_candidate_fast(x, sf6 ? fp4rt_block_enc(sf6, s_dec) : 0.0f,
+                                      scale6 + scale6, mse, mag6);
+    float err4 = fp4rt_candidate_fast(x, sf4 ? fp4rt_block_enc(sf4, s_dec) : 0.0f,
+                                      scale4 + scale4, mse, mag4);
+    int four = err4 < err6;
+    fp4rt_u32 sf = four ? sf4 : sf6;
+    c[0] = c[1] = 0u;
+    if (sf) {
+        c[0] = (four ? mag4[0] : mag6[0]) | fp4rt_sign_nibbles8(x);
+        c[1] = (four ? mag4[1] : mag6[1]) | fp4rt_sign_nibbles8(x + 8);
+    }
+    return sf;
 }
 #endif
 
 /* The error of quantizing a block with scale code sf (codes 0 when sf is
- * 0), by the fastest exact path. */
+ * 0), exactly, whatever the block holds. */
 FP4RT_DEV float fp4rt_candidate_error(const float x[FP4RT_SF_VEC],
                                       fp4rt_u32 sf, float s_dec, int finite,
                                       int mse, float err)
 {
-#if !FP4RT_HAS_E2M1_CVT
-    float scale = fp4rt_e4m3_value(sf) * s_dec;
-    float scale2 = scale + scale;
-    if (finite && scale2 <= FP4RT_FLT_MAX)
-        return fp4rt_steps_error(x, sf ? fp4rt_block_enc(sf, s_dec) : 0.0f,
-                                 scale2, mse, err);
-#endif
     fp4rt_u32 c[2];
     fp4rt_block_codes(x, sf, s_dec, finite, c);
     return fp4rt_codes_error(x, c, sf, s_dec, mse, err);
 }
 
-/* Quantizes a block: its scale code, and its codes in c.  With 4over6
- * both candidates are tried and the one with the smaller error kept (ties
- * go to 6). */
+/* Quantizes a block: its scale code, and its codes in c.  vmax is the
+ * block's max |x| (NaN ignored); finite says it holds no NaN or Inf.  With
+ * 4over6 both candidates are tried and the one with the smaller error
+ * kept (ties go to 6). */
 FP4RT_DEV fp4rt_u32 fp4rt_block_quantize(const float x[FP4RT_SF_VEC],
-                                         float vmax, float s_enc6,
-                                         float s_dec, int adaptive,
-                                         fp4rt_u32 c[2])
+                                         float vmax, int finite,
+                                         float s_enc6, float s_dec,
+                                         int adaptive, fp4rt_u32 c[2])
 {
-    int finite = fp4rt_block_finite(x);
     float s6 = vmax * s_enc6;
     fp4rt_u32 sf = fp4rt_e4m3(s6);
     if (adaptive != FP4RT_QP_ADAPTIVE_OFF) {
         fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
         int mse = adaptive == FP4RT_QP_ADAPTIVE_MSE;
+#if !FP4RT_HAS_E2M1_CVT
+        float top = fp4rt_e4m3_value(sf > sf4 ? sf : sf4) * s_dec;
+        if (finite && top + top <= FP4RT_FLT_MAX)
+            return fp4rt_4over6_fast(x, sf, sf4, s_dec, mse, c);
+#endif
         float err6 = fp4rt_candidate_error(x, sf, s_dec, finite, mse, 0.0f);
         float err4 = fp4rt_candidate_error(x, sf4, s_dec, finite, mse, 0.0f);
         if (err4 < err6)

@@ -81,33 +81,41 @@ FP4RT_DEV float fp4rt_round_to_input(float v)
 #endif
 }
 
-/* max |x| over the 16 elements, NaN ignored, from the stored form: for
- * 16-bit inputs two at a time with the packed maximum (whose NaN rule is
- * fmaxf's), on the sign-cleared bits. */
-FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r)
+/*
+ * max |x| over the 16 elements and whether all are finite, from the stored
+ * form.  For 16-bit inputs on sm_90 one unsigned maximum of the
+ * sign-cleared bits does both, two elements at a time: those bits order
+ * like the magnitudes, with Inf above every finite value and NaN above
+ * Inf.  When the block is not finite the returned maximum is not the
+ * contract's (NaN must be ignored): the caller recomputes it.
+ */
+#define FP4RT_BF16_EXP_ONES 0x7F80u
+#define FP4RT_F16_EXP_ONES 0x7C00u
+
+FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r, const float x[FP4RT_SF_VEC],
+                               int *finite)
 {
-#if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 80
+#if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 90
     fp4rt_u32 m = 0;
+    (void)x;
 #pragma unroll
     for (int k = 0; k < FP4RT_RAW_VECS; k++) {
         fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-#if FP4RT_IN_DTYPE == FP4RT_DT_BF16
-            asm("max.bf16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
-#else
-            asm("max.f16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
-#endif
-        }
+        for (int i = 0; i < 4; i++)
+            asm("max.u16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
     }
+    fp4rt_u32 top = max(m >> 16, m & 0xFFFFu);
 #if FP4RT_IN_DTYPE == FP4RT_DT_BF16
-    return fmaxf(fp4rt_u2f(m << 16), fp4rt_u2f(m & 0xFFFF0000u));
+    *finite = top < FP4RT_BF16_EXP_ONES;
+    return fp4rt_u2f(top << 16);
 #else
-    return fmaxf(fp4rt_half_to_f32(m & 0xFFFFu), fp4rt_half_to_f32(m >> 16));
+    *finite = top < FP4RT_F16_EXP_ONES;
+    return fp4rt_half_to_f32(top);
 #endif
 #else
-    float x[FP4RT_SF_VEC];
-    fp4rt_unpack16(r, x);
+    (void)r;
+    *finite = fp4rt_block_finite(x);
     return fp4rt_block_vmax(x);
 #endif
 }

@@ -25,6 +25,11 @@
 #define FP4RT_Q_ROW_THREADS_MAX 256  /* per-row kernel: one block a row */
 #define FP4RT_Q_TILE_THREADS 128     /* 2D kernel: one thread a tile */
 #define FP4RT_Q_MAX_EXPERTS 1024
+/* Segment kernels (amax, dequantize): a warp covers a segment of 256
+ * contiguous elements of a row, and keeps this many segments in flight;
+ * the plain 1D quantizer takes as many groups of 32 blocks a step. */
+#define FP4RT_Q_SEG_ELEMS 256
+#define FP4RT_Q_SEGS 4
 
 typedef struct fp4rt_qparams {
     fp4rt_u64 input;          /* elements, row stride in_stride */
@@ -50,7 +55,7 @@ typedef struct fp4rt_qparams {
     fp4rt_i32 num_experts;    /* 0: not grouped */
     fp4rt_i32 reverse;        /* 1: walk the items from the end */
     float e4m3_max;           /* 448 or 256, for computed S_enc */
-    fp4rt_i32 bpi;            /* 16-element blocks per work item: 1 or 4 */
+    fp4rt_i32 bpi;            /* blocks (groups, quant1d.cu) a work item */
 } fp4rt_qparams;
 
 typedef struct fp4rt_dqparams {
@@ -62,7 +67,6 @@ typedef struct fp4rt_dqparams {
     fp4rt_i64 out_stride;     /* elements */
     fp4rt_i64 cols;
     fp4rt_i64 kb;
-    fp4rt_i64 items;
     fp4rt_i32 scale_layout;
     fp4rt_i32 per_row;
 } fp4rt_dqparams;

@@ -197,12 +197,15 @@ FP4RT_DEV void block_values(const fp4rt_qparams &p, const char *row,
 template <bool ADAPT>
 FP4RT_DEV fp4rt_u32 quant_block(const fp4rt_qparams &p,
                                 const float x[FP4RT_SF_VEC], float vmax,
-                                fp4rt_u8 *crow, fp4rt_i64 block, float s_enc6,
-                                float s_dec)
+                                int finite, fp4rt_u8 *crow, fp4rt_i64 block,
+                                float s_enc6, float s_dec)
 {
     fp4rt_u32 c[2];
+    if (!finite)
+        vmax = fp4rt_block_vmax(x);     /* NaN ignored, the contract's */
     fp4rt_u32 sf = fp4rt_block_quantize(
-        x, vmax, s_enc6, s_dec, ADAPT ? p.adaptive : FP4RT_QP_ADAPTIVE_OFF, c);
+        x, vmax, finite, s_enc6, s_dec,
+        ADAPT ? p.adaptive : FP4RT_QP_ADAPTIVE_OFF, c);
     *(uint2 *)(crow + block * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
     return sf;
 }
@@ -235,8 +238,9 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
 #pragma unroll 1
         for (int b = 0; b < nb; b++) {
             block_values<true>(p, row, b0 + b, x, count, nonfinite);
-            word |= quant_block<ADAPT>(p, x, fp4rt_block_vmax(x), crow, b0 + b,
-                                       s_enc6, s_dec)
+            int finite = fp4rt_block_finite(x);
+            word |= quant_block<ADAPT>(p, x, fp4rt_block_vmax(x), finite, crow,
+                                       b0 + b, s_enc6, s_dec)
                     << (8 * b);
         }
     } else {
@@ -249,11 +253,13 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
         for (int b = 0; b < BLOCKS; b++) {
             if (b >= nb)
                 break;
+            int finite;
             fp4rt_unpack16(raw[b], x);
             if (count)
                 *nonfinite += fp4rt_count16(x);
-            word |= quant_block<ADAPT>(p, x, fp4rt_raw_vmax(raw[b]), crow,
-                                       b0 + b, s_enc6, s_dec)
+            float vmax = fp4rt_raw_vmax(raw[b], x, &finite);
+            word |= quant_block<ADAPT>(p, x, vmax, finite, crow, b0 + b,
+                                       s_enc6, s_dec)
                     << (8 * b);
         }
     }
@@ -283,9 +289,14 @@ FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
         if (b < nb)
             raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
 #pragma unroll
-    for (int b = 0; b < BLOCKS; b++)
-        if (b < nb)
-            v = fmaxf(v, fp4rt_raw_vmax(raw[b]));
+    for (int b = 0; b < BLOCKS; b++) {
+        if (b >= nb)
+            break;
+        int finite;
+        fp4rt_unpack16(raw[b], x);
+        float m = fp4rt_raw_vmax(raw[b], x, &finite);
+        v = fmaxf(v, finite ? m : fp4rt_block_vmax(x));
+    }
     return v;
 }
 
@@ -388,8 +399,8 @@ FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
     fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
     fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
     float v = 0.0f;
-    for (item_walk w = walk_start(fp4rt_run_rows(p), nq, 0); w.left > 0;
-         walk_next(w)) {
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    for (item_walk w = walk_start(rows, nq, 0); w.left > 0; walk_next(w)) {
         fp4rt_i64 b0 = w.q * BLOCKS;
         v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
     }

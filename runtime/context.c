@@ -330,6 +330,20 @@ fp4rt_status fp4rt_kernels(fp4rt_context *ctx, size_t module_id,
     return FP4RT_SUCCESS;
 }
 
+int fp4rt_resident_blocks(const fp4rt_context *ctx, fp4rt_cu_function fn,
+                          int threads, size_t shared_bytes, int fallback)
+{
+    int n = 0, pushed;
+    const fp4rt_cuda_api *api = ctx->api;
+    if (!api->cuOccupancyMaxActiveBlocksPerMultiprocessor ||
+        fp4rt_ctx_enter(ctx, &pushed) != FP4RT_SUCCESS)
+        return fallback;
+    fp4rt_cu_result r = api->cuOccupancyMaxActiveBlocksPerMultiprocessor(
+        &n, fn, threads, shared_bytes);
+    fp4rt_ctx_leave(ctx, pushed);
+    return r == FP4RT_CUDA_SUCCESS && n > 0 ? n : fallback;
+}
+
 fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
                           const fp4rt_launch_dims *d, void *stream,
                           void **params, const char *what)

@@ -7,12 +7,13 @@
 #include "runtime/internal.h"
 #include "runtime/quant_desc.h"
 
-#define BLOCKS_PER_SM 8
+#define FALLBACK_BLOCKS_PER_SM 8
 
 struct fp4rt_dequantizer {
     fp4rt_context *ctx;
     fp4rt_ddesc d;
     fp4rt_cu_function fn;
+    int resident;                /* blocks of fn a multiprocessor holds */
 };
 
 static const char create_what[] = "fp4rt_dequantizer_create";
@@ -48,6 +49,8 @@ fp4rt_status fp4rt_dequantizer_create(fp4rt_context *ctx,
         return st;
     }
     dq->fn = fns[FP4RT_DQ_DEQUANT];
+    dq->resident = fp4rt_resident_blocks(ctx, dq->fn, FP4RT_Q_THREADS, 0,
+                                         FALLBACK_BLOCKS_PER_SM);
     *out = dq;
     return FP4RT_SUCCESS;
 }
@@ -100,8 +103,10 @@ fp4rt_status fp4rt_dequantizer_run(fp4rt_dequantizer *dq,
     if (st != FP4RT_SUCCESS || a.rows == 0)
         return st;
 
-    int64_t nq = (dq->d.kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
-                 FP4RT_Q_BLOCKS_PER_ITEM;
+    int64_t spans = ((dq->d.d.cols + FP4RT_Q_SEG_ELEMS - 1) /
+                         FP4RT_Q_SEG_ELEMS +
+                     FP4RT_Q_SEGS - 1) /
+                    FP4RT_Q_SEGS;
     fp4rt_dqparams p;
     memset(&p, 0, sizeof p);
     p.codes = a.codes;
@@ -112,12 +117,12 @@ fp4rt_status fp4rt_dequantizer_run(fp4rt_dequantizer *dq,
     p.out_stride = stride;
     p.cols = dq->d.d.cols;
     p.kb = dq->d.kb;
-    p.items = a.rows * nq;
     p.scale_layout = (int)dq->d.d.scale_layout;
     p.per_row = dq->d.d.per_row;
 
-    int64_t blocks = (p.items + FP4RT_Q_THREADS - 1) / FP4RT_Q_THREADS;
-    int64_t cap = (int64_t)dq->ctx->sm_count * BLOCKS_PER_SM;
+    int64_t threads = a.rows * spans * 32;      /* a warp a span */
+    int64_t blocks = (threads + FP4RT_Q_THREADS - 1) / FP4RT_Q_THREADS;
+    int64_t cap = (int64_t)dq->ctx->sm_count * dq->resident;
     fp4rt_launch_dims d = { { (unsigned)(blocks < cap ? blocks : cap), 1, 1 },
                             { FP4RT_Q_THREADS, 1, 1 }, 0 };
     void *params[] = { &p };

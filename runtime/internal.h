@@ -81,6 +81,12 @@ typedef struct fp4rt_launch_dims {
     unsigned shared_bytes;
 } fp4rt_launch_dims;
 
+/* How many blocks of fn (threads each, shared_bytes of dynamic shared
+ * memory) one multiprocessor holds at once; fallback when the driver
+ * cannot say.  Grids of loops over their work are sized by it. */
+int fp4rt_resident_blocks(const fp4rt_context *ctx, fp4rt_cu_function fn,
+                          int threads, size_t shared_bytes, int fallback);
+
 /* One kernel launch on a stream, context handled, errors described. */
 fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
                           const fp4rt_launch_dims *dims, void *stream,

@@ -7,9 +7,8 @@
 #include "runtime/internal.h"
 #include "runtime/quant_desc.h"
 
-/* Grid size cap, in thread blocks per multiprocessor: the kernels loop
- * over their work, so this is the most that can be resident. */
-#define BLOCKS_PER_SM 8
+/* Resident blocks per multiprocessor when the driver cannot say. */
+#define FALLBACK_BLOCKS_PER_SM 8
 #define WORKSPACE_BYTES 256
 /* Below this many four-block items per multiprocessor, a 1D launch gives
  * each thread one block instead of four: small batches are latency bound,
@@ -23,6 +22,8 @@ struct fp4rt_quantizer {
     fp4rt_cu_function amax_fn;   /* PER_TENSOR: the amax pass first */
     fp4rt_devptr workspace;      /* PER_TENSOR: amax bits and a counter */
     unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
+    int main_resident;           /* blocks of main_fn a multiprocessor holds */
+    int amax_resident;
 };
 
 static const char create_what[] = "fp4rt_quantizer_create";
@@ -58,6 +59,11 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     if (st != FP4RT_SUCCESS)
         return st;
     qz->main_fn = fns[entry];
+    qz->main_resident = fp4rt_resident_blocks(
+        qz->ctx, qz->main_fn,
+        qz->q.d.block == FP4RT_BLOCK_2D ? FP4RT_Q_TILE_THREADS
+                                        : FP4RT_Q_THREADS,
+        qz->grouped_smem, FALLBACK_BLOCKS_PER_SM);
     if (qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
         return FP4RT_SUCCESS;
     size_t amax_module = (qz->q.d.fusion != FP4RT_FUSION_NONE
@@ -68,6 +74,9 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     if (st != FP4RT_SUCCESS)
         return st;
     qz->amax_fn = fns[FP4RT_Q_AMAX];
+    qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
+                                              FP4RT_Q_THREADS, 0,
+                                              FALLBACK_BLOCKS_PER_SM);
     /* The amax pass leaves its workspace zeroed for the next run. */
     st = fp4rt_mem_alloc(qz->ctx, WORKSPACE_BYTES, &qz->workspace);
     if (st == FP4RT_SUCCESS)
@@ -198,14 +207,36 @@ static int64_t launch_rows(const fp4rt_qdesc *q, int64_t rows)
            (int64_t)q->d.num_experts * FP4RT_SWZ_ROWS;
 }
 
+/* Blocks for work items of threads each, at most what is resident at
+ * once (the kernels loop over their items). */
 static unsigned grid_for(const fp4rt_quantizer *qz, int64_t work,
-                         unsigned threads)
+                         unsigned threads, int resident)
 {
     int64_t blocks = (work + threads - 1) / threads;
-    int64_t cap = (int64_t)qz->ctx->sm_count * BLOCKS_PER_SM;
+    int64_t cap = (int64_t)qz->ctx->sm_count * resident;
     if (blocks > cap)
         blocks = cap;
     return blocks < 1 ? 1u : (unsigned)blocks;
+}
+
+/* The plain 1D kernels (quant1d.cu) give a warp a segment of 256
+ * elements of a row at a time; the others a thread a few blocks. */
+static int uses_segments(const fp4rt_qdesc *q)
+{
+    return q->d.block == FP4RT_BLOCK_1D &&
+           q->d.global_mode != FP4RT_GLOBAL_PER_ROW &&
+           q->d.fusion == FP4RT_FUSION_NONE;
+}
+
+static int64_t segments(int64_t cols)
+{
+    return (cols + FP4RT_Q_SEG_ELEMS - 1) / FP4RT_Q_SEG_ELEMS;
+}
+
+/* Threads for spans of segments: a warp takes a span a step. */
+static int64_t span_threads(int64_t spans)
+{
+    return spans * 32;
 }
 
 /* Blocks per work item of a 1D launch. */
@@ -240,8 +271,15 @@ static void fill_params(const fp4rt_quantizer *qz,
     p->cols = q->d.cols;
     p->kb = q->kb;
     p->granularity = q->granularity;
-    p->bpi = blocks_per_item(qz, rows);
-    p->items = rows * ((q->kb + p->bpi - 1) / p->bpi);
+    if (uses_segments(q)) {
+        /* Spans of FP4RT_Q_SEGS groups of 32 blocks; one group when small. */
+        int64_t groups = (q->kb + 31) / 32;
+        p->bpi = blocks_per_item(qz, rows) == 1 ? 1 : FP4RT_Q_SEGS;
+        p->items = rows * ((groups + p->bpi - 1) / p->bpi);
+    } else {
+        p->bpi = blocks_per_item(qz, rows);
+        p->items = rows * ((q->kb + p->bpi - 1) / p->bpi);
+    }
     p->scale_layout = (int)q->d.scale_layout;
     p->global_mode = (int)q->d.global_mode;
     p->adaptive = (int)q->d.adaptive;
@@ -256,8 +294,14 @@ static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
 {
     int64_t nq = (qz->q.kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
                  FP4RT_Q_BLOCKS_PER_ITEM;
+    /* The fused amax pass (SwiGLU) goes by items of four blocks. */
+    int64_t spans = (segments(qz->q.d.cols) + FP4RT_Q_SEGS - 1) /
+                    FP4RT_Q_SEGS;
+    int64_t threads = qz->q.d.fusion != FP4RT_FUSION_NONE
+                          ? p->rows * nq
+                          : span_threads(p->rows * spans);
     fp4rt_launch_dims d = {
-        { grid_for(qz, p->rows * nq, FP4RT_Q_THREADS), 1, 1 },
+        { grid_for(qz, threads, FP4RT_Q_THREADS, qz->amax_resident), 1, 1 },
         { FP4RT_Q_THREADS, 1, 1 }, 0
     };
     void *params[] = { p };
@@ -279,7 +323,7 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
                            : q->kb;
         d.block[0] = FP4RT_Q_TILE_THREADS;
         d.grid[0] = grid_for(qz, rows / FP4RT_SF_VEC * cols,
-                             FP4RT_Q_TILE_THREADS);
+                             FP4RT_Q_TILE_THREADS, qz->main_resident);
     } else if (q->d.global_mode == FP4RT_GLOBAL_PER_ROW) {
         int64_t threads = round_up(nq, 32);
         d.block[0] = (unsigned)(threads < FP4RT_Q_ROW_THREADS_MAX
@@ -287,7 +331,9 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
                                     : FP4RT_Q_ROW_THREADS_MAX);
         d.grid[0] = (unsigned)rows;
     } else {
-        d.grid[0] = grid_for(qz, p->items, FP4RT_Q_THREADS);
+        int64_t threads = uses_segments(q) ? span_threads(p->items)
+                                           : p->items;
+        d.grid[0] = grid_for(qz, threads, FP4RT_Q_THREADS, qz->main_resident);
         d.shared_bytes = qz->grouped_smem;
     }
     if (rows == 0)

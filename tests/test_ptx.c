@@ -73,6 +73,27 @@ int main(void)
            soft[i]);
         free(ptx);
     }
+    /* The quantizer: on Hopper and older, E2M1 rounding on the FP32 pipe
+     * (saturating FMAs) and, on sm_90, the packed 16-bit maximum; on the
+     * FP4 targets, the conversion instruction instead. */
+    char *q90 = module_ptx("sm_90a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
+    ok(q90 && strstr(q90, "fma.rn.sat.f32") && strstr(q90, "max.u16x2") &&
+           !strstr(q90, "e2m1x2"),
+       "sm_90a quantizer: FP32-pipe rounding and packed maxima");
+    free(q90);
+    char *q80 = module_ptx("sm_80", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
+    ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "max.u16x2"),
+       "sm_80 quantizer: FP32-pipe rounding, no sm_90 packed maximum");
+    free(q80);
+    char *q121 = module_ptx("sm_121a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
+    ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, "fma.rn.sat.f32"),
+       "sm_121a quantizer: the E2M1 instruction, not the software steps");
+    free(q121);
+    char *dq = module_ptx("sm_90a", 0, FP4RT_MOD_DEQUANT + FP4RT_DTYPE_BF16);
+    ok(dq && strstr(dq, "cvt.rn.bf16x2.f32") && strstr(dq, "prmt.b32"),
+       "sm_90a dequantizer: table lookup and paired conversion");
+    free(dq);
+
     /* No product is fused into an addition, after linking too. */
     static const char *const probe_targets[] = { "sm_90a", "sm_121a" };
     for (size_t i = 0; i < 2; i++) {
