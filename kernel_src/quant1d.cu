@@ -166,15 +166,10 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
 #endif
 }
 
-/* Every block folds its maximum into workspace[0] (non-negative floats
- * order like their bits); the last block to finish turns the amax into
- * S_enc and S_dec and resets the workspace for the next run. */
+/* The amax of the input, by segments (see amax_finish). */
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax(const fp4rt_qparams p)
 {
-    __shared__ float scratch[32];
-    __shared__ int last;
-    fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;
@@ -200,19 +195,5 @@ fp4rt_amax(const fp4rt_qparams p)
             if (sp.col + k * SEG_ELEMS + lane_col < p.cols)
                 v = fmaxf(v, lane_amax(raw[k]));
     }
-    v = fp4rt_block_max(v, scratch);
-    if (threadIdx.x == 0) {
-        atomicMax(ws, fp4rt_f2u(v));
-        __threadfence();
-        last = atomicAdd(ws + 1, 1u) == gridDim.x - 1;
-    }
-    __syncthreads();
-    if (!last || threadIdx.x != 0)
-        return;
-    __threadfence();
-    float amax = fp4rt_u2f(atomicExch(ws, 0u));
-    ws[1] = 0u;
-    float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
-    *(float *)p.global_enc = s_enc;
-    *(float *)p.global_dec = 1.0f / s_enc;
+    amax_finish(p, v);
 }

@@ -84,13 +84,20 @@ FP4RT_DEV fp4rt_u32 fp4rt_is_nonfinite(float x)
 /* One block of 16 values under the contract                          */
 /* ------------------------------------------------------------------ */
 
-FP4RT_DEV float fp4rt_block_vmax(const float x[FP4RT_SF_VEC])
+/* max |x[i]| over n values, from 0 (so NaN is ignored, fmaxf's rule). */
+template <int N>
+FP4RT_DEV float fp4rt_vmax(const float *x)
 {
     float v = 0.0f;
 #pragma unroll
-    for (int i = 0; i < FP4RT_SF_VEC; i++)
+    for (int i = 0; i < N; i++)
         v = fmaxf(v, fabsf(x[i]));
     return v;
+}
+
+FP4RT_DEV float fp4rt_block_vmax(const float x[FP4RT_SF_VEC])
+{
+    return fp4rt_vmax<FP4RT_SF_VEC>(x);
 }
 
 /* NaN or Inf among the block's values: 0 * x is NaN exactly then (an FMA

@@ -24,19 +24,30 @@
 /* 16-byte vectors in one block of 16 elements. */
 #define FP4RT_RAW_VECS (FP4RT_SF_VEC * FP4RT_ELEM_BYTES / 16)
 
-typedef struct fp4rt_raw16 {
-    uint4 v[FP4RT_RAW_VECS];
-} fp4rt_raw16;
+/* VECS 16-byte vectors of input, as stored. */
+template <int VECS>
+struct fp4rt_raw {
+    uint4 v[VECS];
+};
+
+typedef fp4rt_raw<FP4RT_RAW_VECS> fp4rt_raw16;
+
+/* The elements from element col of a row on (col a multiple of 8). */
+template <int VECS>
+FP4RT_DEV fp4rt_raw<VECS> fp4rt_load(const char *row, fp4rt_i64 col)
+{
+    const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
+    fp4rt_raw<VECS> r;
+#pragma unroll
+    for (int k = 0; k < VECS; k++)
+        r.v[k] = __ldg(src + k);
+    return r;
+}
 
 /* 16 elements starting at element col of a row (col a multiple of 16). */
 FP4RT_DEV fp4rt_raw16 fp4rt_load16(const char *row, fp4rt_i64 col)
 {
-    const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
-    fp4rt_raw16 r;
-#pragma unroll
-    for (int k = 0; k < FP4RT_RAW_VECS; k++)
-        r.v[k] = __ldg(src + k);
-    return r;
+    return fp4rt_load<FP4RT_RAW_VECS>(row, col);
 }
 
 FP4RT_DEV float fp4rt_half_to_f32(fp4rt_u32 h)
@@ -46,10 +57,12 @@ FP4RT_DEV float fp4rt_half_to_f32(fp4rt_u32 h)
     return f;
 }
 
-FP4RT_DEV void fp4rt_unpack16(const fp4rt_raw16 &r, float x[FP4RT_SF_VEC])
+/* The loaded elements widened to fp32, exactly. */
+template <int VECS>
+FP4RT_DEV void fp4rt_unpack(const fp4rt_raw<VECS> &r, float *x)
 {
 #pragma unroll
-    for (int k = 0; k < FP4RT_RAW_VECS; k++) {
+    for (int k = 0; k < VECS; k++) {
         fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
 #pragma unroll
         for (int i = 0; i < 4; i++) {
@@ -64,6 +77,11 @@ FP4RT_DEV void fp4rt_unpack16(const fp4rt_raw16 &r, float x[FP4RT_SF_VEC])
 #endif
         }
     }
+}
+
+FP4RT_DEV void fp4rt_unpack16(const fp4rt_raw16 &r, float x[FP4RT_SF_VEC])
+{
+    fp4rt_unpack<FP4RT_RAW_VECS>(r, x);
 }
 
 /* Rounds an fp32 value to the input dtype and back (the unfused SwiGLU

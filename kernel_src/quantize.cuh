@@ -216,6 +216,16 @@ FP4RT_DEV int item_blocks(const fp4rt_qparams &p, fp4rt_i64 b0, int bpi)
     return (int)(p.kb - b0 < bpi ? p.kb - b0 : bpi);
 }
 
+/* The nb <= 4 blocks of a row from block b0, every load issued at once. */
+FP4RT_DEV void load_item(const char *row, fp4rt_i64 b0, int nb,
+                         fp4rt_raw16 raw[BLOCKS])
+{
+#pragma unroll
+    for (int b = 0; b < BLOCKS; b++)
+        if (b < nb)
+            raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
+}
+
 /*
  * Quantizes nb <= 4 blocks of row m from block b0 with S_enc, writing their
  * codes and scales.  The plain input path issues all the loads before any
@@ -245,10 +255,7 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
         }
     } else {
         fp4rt_raw16 raw[BLOCKS];
-#pragma unroll
-        for (int b = 0; b < BLOCKS; b++)
-            if (b < nb)
-                raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
+        load_item(row, b0, nb, raw);
 #pragma unroll
         for (int b = 0; b < BLOCKS; b++) {
             if (b >= nb)
@@ -284,10 +291,7 @@ FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
         return v;
     }
     fp4rt_raw16 raw[BLOCKS];
-#pragma unroll
-    for (int b = 0; b < BLOCKS; b++)
-        if (b < nb)
-            raw[b] = fp4rt_load16(row, (b0 + b) * FP4RT_SF_VEC);
+    load_item(row, b0, nb, raw);
 #pragma unroll
     for (int b = 0; b < BLOCKS; b++) {
         if (b >= nb)
@@ -390,20 +394,13 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
 
 /* Every block folds its maximum into workspace[0] (non-negative floats
  * order like their bits); the last block to finish turns the amax into
- * S_enc and S_dec and resets the workspace for the next run. */
-template <bool GLU>
-FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
+ * S_enc and S_dec and resets the workspace for the next run.  Every thread
+ * of the block calls this with its own maximum. */
+FP4RT_DEV void amax_finish(const fp4rt_qparams &p, float v)
 {
     __shared__ float scratch[32];
     __shared__ int last;
     fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
-    fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
-    float v = 0.0f;
-    fp4rt_i64 rows = fp4rt_run_rows(p);
-    for (item_walk w = walk_start(rows, nq, 0); w.left > 0; walk_next(w)) {
-        fp4rt_i64 b0 = w.q * BLOCKS;
-        v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
-    }
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x == 0) {
         atomicMax(ws, fp4rt_f2u(v));
@@ -419,6 +416,20 @@ FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
     float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
     *(float *)p.global_enc = s_enc;
     *(float *)p.global_dec = 1.0f / s_enc;
+}
+
+/* The amax pass of the four-block kernels (SwiGLU outputs when fused). */
+template <bool GLU>
+FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
+{
+    fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
+    float v = 0.0f;
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    for (item_walk w = walk_start(rows, nq, 0); w.left > 0; walk_next(w)) {
+        fp4rt_i64 b0 = w.q * BLOCKS;
+        v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
+    }
+    amax_finish(p, v);
 }
 
 

@@ -298,6 +298,25 @@ fp4rt_status fp4rt_require_device(const fp4rt_context *ctx, const char *what)
     return FP4RT_SUCCESS;
 }
 
+void *fp4rt_plan_begin(fp4rt_context *ctx, const char *what, const void *out,
+                       size_t size, fp4rt_status *st)
+{
+    void *plan;
+    if (!out) {
+        *st = fp4rt_fail(ctx, FP4RT_ERR_INVALID_ARGUMENT, "%s: out is NULL",
+                         what);
+        return NULL;
+    }
+    *st = fp4rt_require_device(ctx, what);
+    if (*st != FP4RT_SUCCESS)
+        return NULL;
+    plan = calloc(1, size);
+    if (!plan)
+        *st = fp4rt_fail(ctx, FP4RT_ERR_OUT_OF_MEMORY, "%s: out of memory",
+                         what);
+    return plan;
+}
+
 fp4rt_status fp4rt_ctx_enter(const fp4rt_context *ctx, int *pushed)
 {
     fp4rt_cu_context cur = NULL;

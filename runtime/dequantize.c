@@ -25,17 +25,13 @@ fp4rt_status fp4rt_dequantizer_create(fp4rt_context *ctx,
 {
     char err[512];
     fp4rt_cu_function const *fns;
-    if (!out)
-        return fp4rt_fail(ctx, FP4RT_ERR_INVALID_ARGUMENT, "%s: out is NULL",
-                          create_what);
-    *out = NULL;
-    fp4rt_status st = fp4rt_require_device(ctx, create_what);
-    if (st != FP4RT_SUCCESS)
-        return st;
-    fp4rt_dequantizer *dq = calloc(1, sizeof *dq);
+    fp4rt_status st;
+    if (out)
+        *out = NULL;
+    fp4rt_dequantizer *dq = fp4rt_plan_begin(ctx, create_what, out,
+                                             sizeof *dq, &st);
     if (!dq)
-        return fp4rt_fail(ctx, FP4RT_ERR_OUT_OF_MEMORY, "%s: out of memory",
-                          create_what);
+        return st;
     dq->ctx = ctx;
     st = fp4rt_ddesc_init(&dq->d, desc, err, sizeof err);
     if (st != FP4RT_SUCCESS) {

@@ -71,6 +71,12 @@ fp4rt_status fp4rt_cu_check(const fp4rt_context *ctx, fp4rt_cu_result r,
 fp4rt_status fp4rt_require_device(const fp4rt_context *ctx,
                                   const char *what);
 
+/* The common start of a plan constructor: checks out and the context
+ * (a device one), allocates size zeroed bytes.  NULL, with *st set and the
+ * reason recorded, on failure. */
+void *fp4rt_plan_begin(fp4rt_context *ctx, const char *what, const void *out,
+                       size_t size, fp4rt_status *st);
+
 /* The loaded entry points of a module (loads it on first use). */
 fp4rt_status fp4rt_kernels(fp4rt_context *ctx, size_t module_id,
                            fp4rt_cu_function const **functions);

@@ -89,17 +89,13 @@ fp4rt_status fp4rt_quantizer_create(fp4rt_context *ctx,
                                     fp4rt_quantizer **out)
 {
     char err[512];
-    if (!out)
-        return fp4rt_fail(ctx, FP4RT_ERR_INVALID_ARGUMENT, "%s: out is NULL",
-                          create_what);
-    *out = NULL;
-    fp4rt_status st = fp4rt_require_device(ctx, create_what);
-    if (st != FP4RT_SUCCESS)
-        return st;
-    fp4rt_quantizer *qz = calloc(1, sizeof *qz);
+    fp4rt_status st;
+    if (out)
+        *out = NULL;
+    fp4rt_quantizer *qz = fp4rt_plan_begin(ctx, create_what, out, sizeof *qz,
+                                           &st);
     if (!qz)
-        return fp4rt_fail(ctx, FP4RT_ERR_OUT_OF_MEMORY, "%s: out of memory",
-                          create_what);
+        return st;
     qz->ctx = ctx;
     st = fp4rt_qdesc_init(&qz->q, desc, err, sizeof err);
     if (st != FP4RT_SUCCESS) {

@@ -3,21 +3,15 @@
  * instruction (kernel_src/nvfp4_numerics.cuh, compiled here as C) against
  * the CPU reference's literal rule, on all 2^32 fp32 bit patterns.
  */
-#include <pthread.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "tests/tap.h"
+#include "tests/testutil.h"
 #include "kernel_src/nvfp4_numerics.cuh"
 #include "runtime/fp4rt.h"
 
-#define MAX_THREADS 64
-
-typedef struct range {
-    uint64_t begin, end;
-    uint64_t mismatches, step_mismatches;
+typedef struct tally {
+    uint64_t bad, step_bad;
     uint32_t first_bad, first_step_bad;
-} range;
+} tally;
 
 static const float e2m1_values[8] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6 };
 
@@ -34,67 +28,43 @@ static int steps_agree(float x, uint8_t want)
            w + w == e2m1_values[want & 7];
 }
 
-static void *check_range(void *arg)
+static void check_range(uint64_t begin, uint64_t end, void *slot)
 {
-    range *r = arg;
-    for (uint64_t i = r->begin; i < r->end; i++) {
+    tally *t = slot;
+    for (uint64_t i = begin; i < end; i++) {
         float x = fp4rt_u2f((uint32_t)i);
         uint8_t want = fp4rt_ref_e2m1_encode(x);
-        if (fp4rt_e2m1_soft(x) != want) {
-            if (!r->mismatches)
-                r->first_bad = (uint32_t)i;
-            r->mismatches++;
-        }
-        if (!steps_agree(x, want)) {
-            if (!r->step_mismatches)
-                r->first_step_bad = (uint32_t)i;
-            r->step_mismatches++;
-        }
+        if (fp4rt_e2m1_soft(x) != want && t->bad++ == 0)
+            t->first_bad = (uint32_t)i;
+        if (!steps_agree(x, want) && t->step_bad++ == 0)
+            t->first_step_bad = (uint32_t)i;
     }
-    return NULL;
 }
 
 int main(void)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    pthread_t t[MAX_THREADS];
-    range r[MAX_THREADS];
-    const uint64_t total = 1ull << 32;
-    struct timespec t0, t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tally t[TU_MAX_THREADS], all = { 0, 0, 0, 0 };
+    int n;
+    double secs = tu_all_u32(check_range, t, sizeof t[0], &n);
     for (int i = 0; i < n; i++) {
-        r[i].begin = total * (uint64_t)i / (uint64_t)n;
-        r[i].end = total * (uint64_t)(i + 1) / (uint64_t)n;
-        r[i].mismatches = r[i].step_mismatches = 0;
-        pthread_create(&t[i], NULL, check_range, &r[i]);
+        if (t[i].bad && !all.bad)
+            all.first_bad = t[i].first_bad;
+        if (t[i].step_bad && !all.step_bad)
+            all.first_step_bad = t[i].first_step_bad;
+        all.bad += t[i].bad;
+        all.step_bad += t[i].step_bad;
     }
-    uint64_t bad = 0, step_bad = 0;
-    uint32_t first = 0, step_first = 0;
-    for (int i = 0; i < n; i++) {
-        pthread_join(t[i], NULL);
-        if (r[i].mismatches && !bad)
-            first = r[i].first_bad;
-        if (r[i].step_mismatches && !step_bad)
-            step_first = r[i].first_step_bad;
-        bad += r[i].mismatches;
-        step_bad += r[i].step_mismatches;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                  (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     diag("2^32 inputs on %d threads in %.1f s", n, secs);
-    if (!ok(bad == 0, "software E2M1 equals the rule on all 2^32 inputs"))
+    if (!ok(all.bad == 0, "software E2M1 equals the rule on all 2^32 inputs"))
         diag("%llu mismatches; first 0x%08x (%g): soft %u, rule %u",
-             (unsigned long long)bad, first, fp4rt_u2f(first),
-             fp4rt_e2m1_soft(fp4rt_u2f(first)),
-             fp4rt_ref_e2m1_encode(fp4rt_u2f(first)));
-
-    if (!ok(step_bad == 0, "the FP32 steps give the rule's code and value on "
-            "every non-NaN input"))
+             (unsigned long long)all.bad, all.first_bad,
+             fp4rt_u2f(all.first_bad), fp4rt_e2m1_soft(fp4rt_u2f(all.first_bad)),
+             fp4rt_ref_e2m1_encode(fp4rt_u2f(all.first_bad)));
+    if (!ok(all.step_bad == 0, "the FP32 steps give the rule's code and value "
+            "on every non-NaN input"))
         diag("%llu mismatches; first 0x%08x (%g)",
-             (unsigned long long)step_bad, step_first, fp4rt_u2f(step_first));
+             (unsigned long long)all.step_bad, all.first_step_bad,
+             fp4rt_u2f(all.first_step_bad));
 
     /* The value table the 4over6 path decodes with. */
     static const float values[8] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6 };

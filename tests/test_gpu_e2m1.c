@@ -3,95 +3,18 @@
  * the CPU reference, then the public conversion call on random and
  * adversarial values, and its argument checks.
  */
-#include <pthread.h>
-#include <unistd.h>
-
 #include "tests/tap.h"
 #include "tests/testutil.h"
 #include "kernel_src/fp4rt_portable.cuh"
 #include "runtime/internal.h"
-
-#define CHUNK (1ull << 30)         /* patterns per launch */
-#define MAX_THREADS 32
-
-typedef struct check_job {
-    const uint8_t *codes;
-    uint64_t base, begin, end;     /* pattern offsets within the chunk */
-    uint64_t bad;
-    uint64_t first_bad;
-} check_job;
-
-static void *check(void *arg)
-{
-    check_job *j = arg;
-    for (uint64_t i = j->begin; i < j->end; i++) {
-        uint8_t got = (j->codes[i / 2] >> (4 * (i & 1))) & 0xF;
-        uint8_t want = fp4rt_ref_e2m1_encode(fp4rt_u2f((uint32_t)(j->base + i)));
-        if (got != want && j->bad++ == 0)
-            j->first_bad = j->base + i;
-    }
-    return NULL;
-}
-
-static uint64_t check_chunk(const uint8_t *codes, uint64_t base, int threads,
-                            uint64_t *first_bad)
-{
-    pthread_t t[MAX_THREADS];
-    check_job jobs[MAX_THREADS];
-    uint64_t bad = 0;
-    for (int i = 0; i < threads; i++) {
-        jobs[i] = (check_job){ codes, base, CHUNK * (uint64_t)i / threads,
-                               CHUNK * (uint64_t)(i + 1) / threads, 0, 0 };
-        pthread_create(&t[i], NULL, check, &jobs[i]);
-    }
-    for (int i = 0; i < threads; i++) {
-        pthread_join(t[i], NULL);
-        if (jobs[i].bad && !bad)
-            *first_bad = jobs[i].first_bad;
-        bad += jobs[i].bad;
-    }
-    return bad;
-}
+#include "runtime/selftest.h"
 
 static void exhaustive(fp4rt_context *ctx, const char *label)
 {
-    fp4rt_cu_function const *fns;
-    fp4rt_devptr d = 0;
-    uint8_t *h = malloc(CHUNK / 2);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    uint64_t bad = 0, first = 0;
-
-    if (!h || fp4rt_kernels(ctx, FP4RT_MOD_E2M1, &fns) != FP4RT_SUCCESS ||
-        fp4rt_mem_alloc(ctx, CHUNK / 2, &d) != FP4RT_SUCCESS) {
-        ok(0, "%s: exhaustive check set up (%s)", label, fp4rt_last_error());
-        free(h);
-        return;
-    }
-    for (uint64_t base = 0; base < (1ull << 32); base += CHUNK) {
-        uint32_t b32 = (uint32_t)base;
-        uint64_t count = CHUNK;
-        void *params[] = { &b32, &d, &count };
-        fp4rt_launch_dims dims = { { 4096, 1, 1 }, { 256, 1, 1 }, 0 };
-        memset(h, 0xEE, CHUNK / 2);
-        fp4rt_memset_d8(ctx, d, 0xEE, CHUNK / 2);
-        if (fp4rt_launch(ctx, fns[FP4RT_E2M1_EXHAUSTIVE], &dims, NULL, params,
-                         "exhaustive") != FP4RT_SUCCESS ||
-            fp4rt_memcpy_dtoh(ctx, h, d, CHUNK / 2) != FP4RT_SUCCESS) {
-            ok(0, "%s: launch (%s)", label, fp4rt_last_error());
-            break;
-        }
-        uint64_t f = 0, b = check_chunk(h, base, threads, &f);
-        if (b && !bad)
-            first = f;
-        bad += b;
-    }
-    if (!ok(bad == 0, "%s: GPU E2M1 equals the CPU rule on all 2^32 inputs",
-            label))
-        diag("%llu mismatches, first pattern 0x%08llx",
-             (unsigned long long)bad, (unsigned long long)first);
-    fp4rt_mem_free(ctx, d);
-    free(h);
+    char why[512];
+    if (!ok(fp4rt_st_e2m1_exhaustive(ctx, why, sizeof why),
+            "%s: GPU E2M1 equals the CPU rule on all 2^32 inputs", label))
+        diag("%s", why);
 }
 
 static void public_call(fp4rt_context *ctx)

@@ -5,15 +5,12 @@
  */
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kernel_src/nvfp4_numerics.cuh"
 #include "runtime/fp4rt.h"
 #include "tests/tap.h"
+#include "tests/testutil.h"
 
-#define MAX_THREADS 64
 
 static int same_bits(float a, float b)
 {
@@ -139,58 +136,39 @@ static void test_all_16bit(void)
     ok(trip, "fp32 -> fp16/bf16 give back all 2^16 patterns (NaN quieted)");
 }
 
-typedef struct range {
-    uint64_t begin, end;
+typedef struct tally {
     uint64_t bad_bf16, bad_f16;
     uint32_t first_bf16, first_f16;
-} range;
+} tally;
 
-static void *check_range(void *arg)
+static void check_range(uint64_t begin, uint64_t end, void *slot)
 {
-    range *r = arg;
-    for (uint64_t i = r->begin; i < r->end; i++) {
+    tally *t = slot;
+    for (uint64_t i = begin; i < end; i++) {
         float x = fp4rt_u2f((uint32_t)i);
-        if (fp4rt_ref_f32_to_bf16(x) != fp4rt_f32_to_bf16(x) && !r->bad_bf16++)
-            r->first_bf16 = (uint32_t)i;
-        if (fp4rt_ref_f32_to_f16(x) != fp4rt_f32_to_f16(x) && !r->bad_f16++)
-            r->first_f16 = (uint32_t)i;
+        if (fp4rt_ref_f32_to_bf16(x) != fp4rt_f32_to_bf16(x) && !t->bad_bf16++)
+            t->first_bf16 = (uint32_t)i;
+        if (fp4rt_ref_f32_to_f16(x) != fp4rt_f32_to_f16(x) && !t->bad_f16++)
+            t->first_f16 = (uint32_t)i;
     }
-    return NULL;
 }
 
 static void test_all_32bit(void)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    pthread_t t[MAX_THREADS];
-    range r[MAX_THREADS];
-    const uint64_t total = 1ull << 32;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++) {
-        memset(&r[i], 0, sizeof r[i]);
-        r[i].begin = total * (uint64_t)i / (uint64_t)n;
-        r[i].end = total * (uint64_t)(i + 1) / (uint64_t)n;
-        if (pthread_create(&t[i], NULL, check_range, &r[i]) != 0) {
-            printf("Bail out! pthread_create\n");
-            exit(1);
-        }
-    }
+    tally t[TU_MAX_THREADS];
     uint64_t bad_b = 0, bad_f = 0;
     uint32_t first_b = 0, first_f = 0;
+    int n;
+    double secs = tu_all_u32(check_range, t, sizeof t[0], &n);
     for (int i = 0; i < n; i++) {
-        pthread_join(t[i], NULL);
-        if (r[i].bad_bf16 && !bad_b)
-            first_b = r[i].first_bf16;
-        if (r[i].bad_f16 && !bad_f)
-            first_f = r[i].first_f16;
-        bad_b += r[i].bad_bf16;
-        bad_f += r[i].bad_f16;
+        if (t[i].bad_bf16 && !bad_b)
+            first_b = t[i].first_bf16;
+        if (t[i].bad_f16 && !bad_f)
+            first_f = t[i].first_f16;
+        bad_b += t[i].bad_bf16;
+        bad_f += t[i].bad_f16;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    diag("2^32 inputs, two formats, on %d threads in %.1f s", n,
-         (double)(t1.tv_sec - t0.tv_sec) +
-             (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    diag("2^32 inputs, two formats, on %d threads in %.1f s", n, secs);
     if (!ok(bad_b == 0, "fp32 -> bf16 equals fp4rt_f32_to_bf16 on all 2^32 inputs"))
         diag("%llu mismatches, first 0x%08x", (unsigned long long)bad_b, first_b);
     if (!ok(bad_f == 0, "fp32 -> fp16 equals fp4rt_f32_to_f16 on all 2^32 inputs"))
