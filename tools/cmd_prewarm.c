@@ -24,7 +24,8 @@ static void help(FILE *out)
             fprintf(out, " %s", fp4rt_target_name(i));
     fprintf(out,
             "\n"
-            "  -j N             compile with N threads (default: 1)\n"
+            "  -j N             compile with N threads (default: one a CPU,\n"
+            "                   at most 16)\n"
             "  --json           print a JSON summary on stdout\n"
             "  --cache-dir DIR  write into DIR instead of the user cache,\n"
             "                   e.g. to ship a read-only layer with a binary\n"
@@ -175,7 +176,9 @@ static int run(int argc, char **argv)
     const char *arch = NULL, *cache_dir = NULL;
     const char *targets[MAX_TARGETS];
     char storage[1024], dir[4096] = "";
-    int threads = 1, json = 0, native = 0, n;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus;
+    int json = 0, native = 0, n;
 
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--arch") == 0 && a + 1 < argc) {
