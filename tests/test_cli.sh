@@ -52,6 +52,7 @@ fi
 # As if no toolkit were installed: a miss names the module and target.
 FP4RT_CUDA_LIBDIR="$tmp/none" FP4RT_CUDA_LIBDIR_ONLY=1 FP4RT_CACHE=off \
     status_is "prewarm without NVRTC fails" 1 "$fp4rt" prewarm --arch sm_89
-output_has "the error names the module and target" "$tmp/err" "e2m1 for sm_89"
+output_has "the error names the module and target" "$tmp/err" "sm_89 quant1d_bf16: "
+output_has "and says it is not in the cache" "$tmp/err" "not in the cache"
 output_has "and says NVRTC is missing" "$tmp/err" "NVRTC"
 echo "1..$n"
