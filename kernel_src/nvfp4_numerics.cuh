@@ -126,6 +126,31 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1_by_steps(float y)
     return (fp4rt_u32)m | ((fp4rt_f2u(y) >> 28) & 8u);
 }
 
+/*
+ * The same rounding as the least of three counts, for a = |y| finite or
+ * +Inf (NaN is the caller's business).  Adding 2^22, 2^23 or 2^24 rounds
+ * a once, to nearest even, to a multiple of 0.5, 1 or 2; the sum's bits
+ * minus those of the power then count the steps exactly:
+ *   cA = 2 round(a, 0.5)         the code below 2, larger above
+ *   cB = round(a, 1) + 2         the code in [2, 4), larger above 4
+ *   cC = round(a, 2) / 2 + 4     the code from 4 on, larger below 4
+ * and the code magnitude is min(cA, cB, cC, 7): each count is at least
+ * the code outside its range.  On the GPU each count and its minimum is
+ * one add and one add-min.  Checked on every fp32 input.
+ */
+FP4RT_FN fp4rt_u32 fp4rt_umin(fp4rt_u32 a, fp4rt_u32 b)
+{
+    return a < b ? a : b;
+}
+
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_by_min(float a)
+{
+    fp4rt_u32 ca = fp4rt_f2u(a + FP4RT_F32_TWO_POW_22) - 0x4A800000u;
+    fp4rt_u32 cb = fp4rt_f2u(a + FP4RT_F32_TWO_POW_23) - (0x4B000000u - 2u);
+    fp4rt_u32 cc = fp4rt_f2u(a + FP4RT_F32_TWO_POW_24) - (0x4B800000u - 4u);
+    return fp4rt_umin(fp4rt_umin(fp4rt_umin(ca, 7u), cb), cc);
+}
+
 /* ------------------------------------------------------------------ */
 /* E4M3 (e4m3fn) for non-negative scales                               */
 /* ------------------------------------------------------------------ */
@@ -149,7 +174,7 @@ FP4RT_FN fp4rt_u32 fp4rt_e4m3_soft(float v)
 }
 
 /* The value of an E4M3 code, exact: sign included, 0x7F and 0xFF NaN. */
-FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
+FP4RT_FN float fp4rt_e4m3_value_soft(fp4rt_u32 code)
 {
     fp4rt_u32 e = (code >> 3) & 0xFu;
     fp4rt_u32 m = code & 7u;
@@ -190,6 +215,21 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1x2(float lo, float hi)
 #endif
 
 #if defined(FP4RT_DEVICE_CODE) && FP4RT_HAS_E4M3_CVT
+/* The value of an E4M3 code through the f16 conversion: every E4M3 value
+ * is an f16 value and every f16 value an fp32 one, so this is exact; the
+ * NaN codes give a NaN.  The code goes in both bytes, so either half of
+ * the result holds it. */
+FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
+{
+    fp4rt_u32 h2;
+    float f;
+    asm("cvt.rn.f16x2.e4m3x2 %0, %1;"
+        : "=r"(h2) : "h"((unsigned short)((code & 0xFFu) * 0x101u)));
+    asm("{\n\t.reg .f16 lo, hi;\n\tmov.b32 {lo, hi}, %1;\n\t"
+        "cvt.f32.f16 %0, lo;\n\t}" : "=f"(f) : "r"(h2));
+    return f;
+}
+
 /* A NaN scale (only from a NaN static S_enc) saturates as in software
  * (0x7E), where the instruction would give the NaN code 0x7F. */
 FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v)
@@ -202,6 +242,10 @@ FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v)
 }
 #else
 FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v) { return fp4rt_e4m3_soft(v); }
+FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
+{
+    return fp4rt_e4m3_value_soft(code);
+}
 #endif
 
 /* ------------------------------------------------------------------ */

@@ -15,7 +15,8 @@ typedef struct tally {
 
 static const float e2m1_values[8] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6 };
 
-/* The FP32 steps: the code, and the value 2 (sA + sB + sC). */
+/* The FP32 steps: the code, and the value 2 (sA + sB + sC); and the
+ * least-of-three-counts form. */
 static int steps_agree(float x, uint8_t want)
 {
     float sa, sb, sc;
@@ -25,7 +26,8 @@ static int steps_agree(float x, uint8_t want)
     float w = sa + sb;
     w = w + sc;
     return fp4rt_e2m1_by_steps(x) == want &&
-           w + w == e2m1_values[want & 7];
+           w + w == e2m1_values[want & 7] &&
+           fp4rt_e2m1_by_min(fabsf(x)) == (want & 7u);
 }
 
 static void check_range(uint64_t begin, uint64_t end, void *slot)
@@ -60,8 +62,8 @@ int main(void)
              (unsigned long long)all.bad, all.first_bad,
              fp4rt_u2f(all.first_bad), fp4rt_e2m1_soft(fp4rt_u2f(all.first_bad)),
              fp4rt_ref_e2m1_encode(fp4rt_u2f(all.first_bad)));
-    if (!ok(all.step_bad == 0, "the FP32 steps give the rule's code and value "
-            "on every non-NaN input"))
+    if (!ok(all.step_bad == 0, "the FP32 steps and the least count give the "
+            "rule's code and value on every non-NaN input"))
         diag("%llu mismatches; first 0x%08x (%g)",
              (unsigned long long)all.step_bad, all.first_step_bad,
              fp4rt_u2f(all.first_step_bad));
