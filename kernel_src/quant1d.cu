@@ -1,70 +1,176 @@
 /*
  * 1x16-block quantization of plain input: fp4rt_quant1d and
- * fp4rt_quant1d_4o6 (static, device-computed or per-expert S_enc), and
- * fp4rt_amax, the per-tensor amax pass whose last block writes S_enc and
- * S_dec (one thread per 8 elements, quant_half.cuh: a warp reads 256
- * contiguous elements per load).
+ * fp4rt_quant1d_4o6 (static, device-computed or per-expert S_enc), one
+ * lane per block, and fp4rt_amax, the per-tensor amax pass whose last
+ * block writes S_enc and S_dec (one thread per 8 elements,
+ * quant_half.cuh: a warp reads 256 contiguous elements per load).  Warps
+ * walk their units of work without a division a step; the plain kernel
+ * loads a unit into registers, the 4over6 one through a cp.async ring.
  */
 #include "quant_half.cuh"
 #include "quantize.cuh"
 
 #define SEG_ELEMS FP4RT_Q_SEG_ELEMS
 #define SEGS FP4RT_Q_SEGS
+#define BLOCKS_PER_GROUP FP4RT_WARP
 
-/* Span g of the launch (p.bpi consecutive segments of a row): its row,
- * and its first element in the row.  One division per span. */
-typedef struct span_pos {
-    fp4rt_i64 r, col;
-} span_pos;
+/* ------------------------------------------------------------------ */
+/* A warp's walk over units                                            */
+/* ------------------------------------------------------------------ */
 
-FP4RT_DEV span_pos span_at(fp4rt_i64 g, fp4rt_i64 spans_per_row,
-                           fp4rt_i64 total, int per_span, int reverse)
+/* Units u = warp, warp + warps, ... of rows * upr units, as (row, unit in
+ * row) without a division a step; with reverse, from the last unit
+ * backwards. */
+typedef struct unit_step {
+    fp4rt_i64 dr, dq, upr, rows;
+    int reverse;
+} unit_step;
+
+typedef struct unit_walk {
+    fp4rt_i64 r, q, left;
+} unit_walk;
+
+FP4RT_DEV unit_step unit_steps(fp4rt_i64 rows, fp4rt_i64 upr, int reverse,
+                               fp4rt_i64 warps)
 {
-    span_pos s;
-    if (reverse)
-        g = total - 1 - g;
-    s.r = g / spans_per_row;
-    s.col = (g - s.r * spans_per_row) * per_span * SEG_ELEMS;
+    unit_step s;
+    s.rows = rows;
+    s.upr = upr;
+    s.reverse = reverse;
+    s.dr = warps / upr;
+    s.dq = warps - s.dr * upr;
     return s;
 }
 
-/* The scale byte of one block (and the swizzled layout's padding columns
- * after the row's last block). */
-FP4RT_DEV void store_scale_byte(const fp4rt_qparams &p, fp4rt_i64 srow,
-                                fp4rt_i64 block, fp4rt_u32 sf)
+FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 warp,
+                               fp4rt_i64 warps)
 {
-    store_scales(p, srow, block, 1, sf);
+    unit_walk w;
+    fp4rt_i64 total = s.rows * s.upr;
+    w.r = warp / s.upr;
+    w.q = warp - w.r * s.upr;
+    w.left = warp < total ? (total - warp + warps - 1) / warps : 0;
+    return w;
 }
 
-/* Quantizes block `block` of a row (loaded in raw): codes and scale. */
+FP4RT_DEV void unit_next(unit_walk &w, const unit_step &s)
+{
+    w.r += s.dr;
+    w.q += s.dq;
+    if (w.q >= s.upr) {
+        w.q -= s.upr;
+        w.r++;
+    }
+    w.left--;
+}
+
+FP4RT_DEV fp4rt_i64 unit_row(const unit_walk &w, const unit_step &s)
+{
+    return s.reverse ? s.rows - 1 - w.r : w.r;
+}
+
+FP4RT_DEV fp4rt_i64 unit_in_row(const unit_walk &w, const unit_step &s)
+{
+    return s.reverse ? s.upr - 1 - w.q : w.q;
+}
+
+FP4RT_DEV fp4rt_i64 warp_id()
+{
+    return ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) / FP4RT_WARP;
+}
+
+FP4RT_DEV fp4rt_i64 warp_count()
+{
+    return (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
+}
+
+/* ------------------------------------------------------------------ */
+/* One lane, one block                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Where a lane's blocks of one launch row come from and go to. */
+typedef struct lane_row {
+    row_ref ref;
+    const char *in;       /* input row */
+    fp4rt_u8 *codes;      /* code row */
+    fp4rt_u8 *scales;     /* scale row: block b's byte at scale_col(b) */
+    float s_enc6, s_dec;
+} lane_row;
+
+/* Block indices within a row fit an int: K is at most 2^24. */
+FP4RT_DEV int scale_col(const fp4rt_qparams &p, int block)
+{
+    return p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+               ? (block >> 2) * FP4RT_SWZ_TILE_BYTES + (block & 3)
+               : block;
+}
+
+FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
+                               fp4rt_i64 rows, const int *off,
+                               const int *pad, float s_static)
+{
+    lane_row lr;
+    lr.ref = resolve_row(p, r, rows, off, pad);
+    fp4rt_i64 m = lr.ref.m;
+    lr.in = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    lr.codes = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
+    lr.scales = (fp4rt_u8 *)p.scales +
+                (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+                     ? fp4rt_swz(lr.ref.srow, 0, p.kb)
+                     : (fp4rt_u64)(lr.ref.srow * p.kb));
+    float s_enc = s_static;
+    if (p.num_experts && m >= 0)
+        s_enc = ((const float *)p.expert_enc)[lr.ref.expert];
+    lr.s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+    lr.s_dec = 1.0f / s_enc;
+    return lr;
+}
+
+/* A block's scale byte; the lane with a row's last block also writes the
+ * swizzled layout's padding bytes after it as 0. */
+FP4RT_DEV void store_scale_lane(const fp4rt_qparams &p, const lane_row &lr,
+                                int block, fp4rt_u32 sf)
+{
+    lr.scales[scale_col(p, block)] = (fp4rt_u8)sf;
+    if (block == (int)p.kb - 1 && p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED)
+        for (int b = (int)p.kb; b & 3; b++)
+            lr.scales[scale_col(p, b)] = 0;
+}
+
+/* Quantizes block `block` of the row (loaded in raw), or writes a padding
+ * row's zero scale. */
 template <bool ADAPT>
-FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const row_ref &ref,
-                                fp4rt_i64 block, const fp4rt_raw16 &raw,
-                                float s_enc6, float s_dec,
+FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
+                                int block, const fp4rt_raw16 &raw,
                                 fp4rt_u32 *nonfinite)
 {
+    if (lr.ref.m == ROW_PAD) {
+        store_scale_lane(p, lr, block, 0u);
+        return;
+    }
     float x[FP4RT_SF_VEC];
     int finite;
     fp4rt_unpack16(raw, x);
     if (p.nonfinite)
         *nonfinite += fp4rt_count16(x);
     float vmax = fp4rt_raw_vmax(raw, x, &finite);
-    fp4rt_u8 *crow = (fp4rt_u8 *)p.codes + ref.m * (p.cols / 2);
-    fp4rt_u32 sf = quant_block<ADAPT>(p, x, vmax, finite, crow, block, s_enc6,
-                                      s_dec);
-    store_scale_byte(p, ref.srow, block, sf);
+    fp4rt_u32 sf = quant_block<ADAPT>(p, x, vmax, finite, lr.codes, block,
+                                      lr.s_enc6, lr.s_dec);
+    store_scale_lane(p, lr, block, sf);
 }
+
+/* ------------------------------------------------------------------ */
+/* Loads in registers                                                  */
+/* ------------------------------------------------------------------ */
 
 /*
  * One thread per 16-element block, consecutive lanes on consecutive
  * blocks, so that a warp's code stores (8 bytes a lane) and scale stores
- * are contiguous runs.  A warp takes a span of p.bpi (1 or SEGS) groups
+ * are contiguous runs.  A warp takes a unit of p.bpi (1 or SEGS) groups
  * of 32 blocks of one row a step: lane l has blocks l, l + 32, ...  The
- * row is resolved and S_dec derived once per span, and the span's loads
+ * row is resolved and S_dec derived once per unit, and the unit's loads
  * are all issued before any arithmetic.
  */
-#define BLOCKS_PER_GROUP FP4RT_WARP
-
 template <bool ADAPT>
 FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 {
@@ -73,65 +179,204 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
     if (p.num_experts)
         load_groups(p, off, pad, scratch);
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    int per_span = p.bpi;
+    int per_span = p.bpi, kb = (int)p.kb;
     fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
-    fp4rt_i64 spans_per_row = (groups + per_span - 1) / per_span;
-    fp4rt_i64 total = p.items;               /* launch rows * spans_per_row */
-    fp4rt_i64 lane = threadIdx.x & (FP4RT_WARP - 1);
-    fp4rt_i64 warp = ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) /
-                     FP4RT_WARP;
-    fp4rt_i64 warps = (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
+    fp4rt_i64 upr = (groups + per_span - 1) / per_span;
+    fp4rt_i64 warps = warp_count();
+    unit_step s = unit_steps(p.items / upr, upr, p.reverse, warps);
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
-    float s_dec_static = 1.0f / s_static;
     fp4rt_u32 nonfinite = 0;
-    for (fp4rt_i64 g = warp; g < total; g += warps) {
-        fp4rt_i64 r = p.reverse ? total - 1 - g : g;
-        fp4rt_i64 row_index = r / spans_per_row;
-        fp4rt_i64 first = (r - row_index * spans_per_row) * per_span *
-                              BLOCKS_PER_GROUP + lane;
-        row_ref ref = resolve_row(p, row_index, rows, off, pad);
-        if (ref.m == ROW_SKIP)
+    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+         unit_next(w, s)) {
+        lane_row lr = lane_row_at(p, unit_row(w, s), rows, off, pad,
+                                  s_static);
+        if (lr.ref.m == ROW_SKIP)
             continue;
-        const char *row = (const char *)p.input +
-                          ref.m * p.in_stride * FP4RT_ELEM_BYTES;
+        int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
+                    lane;
         fp4rt_raw16 raw[SEGS];
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
-            fp4rt_i64 block = first + k * BLOCKS_PER_GROUP;
-            if (k < per_span && ref.m >= 0 && block < p.kb)
-                raw[k] = fp4rt_load16(row, block * FP4RT_SF_VEC);
-        }
-        float s_enc = s_static, s_dec = s_dec_static;
-        if (p.num_experts && ref.m >= 0) {
-            s_enc = ((const float *)p.expert_enc)[ref.expert];
-            s_dec = 1.0f / s_enc;
+            int block = first + k * BLOCKS_PER_GROUP;
+            if (k < per_span && lr.ref.m >= 0 && block < kb)
+                raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
         }
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
-            fp4rt_i64 block = first + k * BLOCKS_PER_GROUP;
-            if (k >= per_span || block >= p.kb)
-                continue;
-            if (ref.m == ROW_PAD)
-                store_scale_byte(p, ref.srow, block, 0u);
-            else
-                quant_lane_block<ADAPT>(p, ref, block, raw[k],
-                                        s_enc * FP4RT_ONE_SIXTH, s_dec,
-                                        &nonfinite);
+            int block = first + k * BLOCKS_PER_GROUP;
+            if (k < per_span && block < kb)
+                quant_lane_block<ADAPT>(p, lr, block, raw[k], &nonfinite);
         }
     }
     fp4rt_count_nonfinite(p, nonfinite);
 }
 
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
+/* ------------------------------------------------------------------ */
+/* Loads through a shared-memory ring filled by cp.async               */
+/* ------------------------------------------------------------------ */
+
+#if FP4RT_HAS_CP_ASYNC
+/*
+ * A unit is PIPE_G groups of 32 blocks of one row.  Each thread copies
+ * its own blocks of the unit PIPE_S - 1 units ahead into its own slots of
+ * a ring in shared memory, so that the next units are in flight while it
+ * works, and reads back only what it copied itself (no barrier).  This
+ * pays for the 4over6 kernel, which works long on each block with few
+ * warps resident; the plain kernel is faster with its loads in registers
+ * (measured on H200).
+ */
+#ifndef FP4RT_Q1D_PIPE_GROUPS
+#define FP4RT_Q1D_PIPE_GROUPS 1
+#endif
+#ifndef FP4RT_Q1D_PIPE_BYTES
+#define FP4RT_Q1D_PIPE_BYTES 32768
+#endif
+#define PIPE_G FP4RT_Q1D_PIPE_GROUPS
+#define PIPE_S (FP4RT_Q1D_PIPE_BYTES / \
+                (PIPE_G * FP4RT_RAW_VECS * 16 * FP4RT_Q_THREADS))
+
+typedef uint4 pipe_slot[PIPE_G][FP4RT_RAW_VECS][FP4RT_Q_THREADS];
+
+FP4RT_DEV void cp_async16(uint4 *dst, const void *src)
+{
+    fp4rt_u32 d;
+    asm("{\n\t.reg .u64 t;\n\tcvta.to.shared.u64 t, %1;\n\t"
+        "cvt.u32.u64 %0, t;\n\t}" : "=r"(d) : "l"(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;"
+                 :: "r"(d), "l"(src) : "memory");
+}
+
+FP4RT_DEV void cp_async_commit()
+{
+    asm volatile("cp.async.commit_group;" ::: "memory");
+}
+
+FP4RT_DEV void cp_async_wait_all()
+{
+    asm volatile("cp.async.wait_all;" ::: "memory");
+}
+
+/* Every group but the newest PIPE_S - 1 has landed. */
+FP4RT_DEV void cp_async_wait_oldest()
+{
+    asm volatile("cp.async.wait_group %0;" :: "n"(PIPE_S - 1) : "memory");
+}
+
+/* Starts the copies of this thread's blocks of unit w into slot (a group
+ * is committed even when there is nothing to copy). */
+FP4RT_DEV void pipe_issue(const fp4rt_qparams &p, const unit_walk &w,
+                          const unit_step &s, fp4rt_i64 rows, const int *off,
+                          const int *pad, pipe_slot &slot)
+{
+    if (w.left > 0) {
+        row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
+        int first = (int)unit_in_row(w, s) * PIPE_G * BLOCKS_PER_GROUP +
+                    (int)(threadIdx.x & (FP4RT_WARP - 1));
+        const char *row = (const char *)p.input +
+                          ref.m * p.in_stride * FP4RT_ELEM_BYTES;
+#pragma unroll
+        for (int j = 0; j < PIPE_G; j++) {
+            int block = first + j * BLOCKS_PER_GROUP;
+            const uint4 *src = (const uint4 *)(row + block * FP4RT_SF_VEC *
+                                                         FP4RT_ELEM_BYTES);
+            if (ref.m >= 0 && block < p.kb) {
+#pragma unroll
+                for (int v = 0; v < FP4RT_RAW_VECS; v++)
+                    cp_async16(&slot[j][v][threadIdx.x], src + v);
+            }
+        }
+    }
+    cp_async_commit();
+}
+
+template <bool ADAPT>
+FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
+{
+    extern __shared__ int smem[];
+    __shared__ pipe_slot ring[PIPE_S];
+    int *scratch = smem, *off = smem + 32, *pad = group_pad(smem, p);
+    if (p.num_experts)
+        load_groups(p, off, pad, scratch);
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
+    fp4rt_i64 launch_rows = p.items / ((groups + p.bpi - 1) / p.bpi);
+    fp4rt_i64 warps = warp_count();
+    unit_step s = unit_steps(launch_rows, (groups + PIPE_G - 1) / PIPE_G,
+                             p.reverse, warps);
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
+    unit_walk in = unit_start(s, warp_id(), warps), out = in;
+    float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
+    fp4rt_u32 nonfinite = 0;
+
+#pragma unroll
+    for (int k = 0; k < PIPE_S - 1; k++) {
+        pipe_issue(p, in, s, rows, off, pad, ring[k]);
+        if (in.left > 0)
+            unit_next(in, s);
+    }
+    int slot = 0, islot = PIPE_S - 1;
+    for (; out.left > 0; unit_next(out, s)) {
+        pipe_issue(p, in, s, rows, off, pad, ring[islot]);
+        if (in.left > 0)
+            unit_next(in, s);
+        islot = islot + 1 == PIPE_S ? 0 : islot + 1;
+        cp_async_wait_oldest();
+        int cur = slot;
+        slot = slot + 1 == PIPE_S ? 0 : slot + 1;
+        lane_row lr = lane_row_at(p, unit_row(out, s), rows, off, pad,
+                                  s_static);
+        if (lr.ref.m == ROW_SKIP)
+            continue;
+        int first = (int)unit_in_row(out, s) * PIPE_G * BLOCKS_PER_GROUP +
+                    lane;
+#pragma unroll
+        for (int j = 0; j < PIPE_G; j++) {
+            int block = first + j * BLOCKS_PER_GROUP;
+            if (block >= p.kb)
+                continue;
+            fp4rt_raw16 raw;
+#pragma unroll
+            for (int v = 0; v < FP4RT_RAW_VECS; v++)
+                raw.v[v] = ring[cur][j][v][threadIdx.x];
+            quant_lane_block<ADAPT>(p, lr, block, raw, &nonfinite);
+        }
+    }
+    cp_async_wait_all();
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+#define QUANT1D_4O6 quant1d_pipe
+#else
+#define QUANT1D_4O6 quant1d_spans
+#endif
+
+/* Resident blocks the register budget is set for (3: 80 registers, 24
+ * warps a multiprocessor; the best of 2, 3 and 4 on H200 for bf16).  fp32
+ * input holds twice the bytes a block in registers: 2, so as not to
+ * spill. */
+#ifndef FP4RT_Q1D_MIN_BLOCKS
+#if FP4RT_IN_DTYPE == FP4RT_DT_F32
+#define FP4RT_Q1D_MIN_BLOCKS 2
+#else
+#define FP4RT_Q1D_MIN_BLOCKS 3
+#endif
+#endif
+#ifndef FP4RT_Q1D_4O6_MIN_BLOCKS
+#define FP4RT_Q1D_4O6_MIN_BLOCKS 3
+#endif
+
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
     quant1d_spans<false>(p);
 }
 
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6(const fp4rt_qparams p)
 {
-    quant1d_spans<true>(p);
+    QUANT1D_4O6<true>(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -173,26 +418,25 @@ fp4rt_amax(const fp4rt_qparams p)
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;
-    fp4rt_i64 total = rows * spans_per_row;
     fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * FP4RT_HB;
-    fp4rt_i64 warp = ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) /
-                     FP4RT_WARP;
-    fp4rt_i64 warps = (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
+    fp4rt_i64 warps = warp_count();
+    unit_step s = unit_steps(rows, spans_per_row, 0, warps);
     float v = 0.0f;
-    for (fp4rt_i64 g = warp; g < total; g += warps) {
-        span_pos sp = span_at(g, spans_per_row, total, SEGS, 0);
+    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+         unit_next(w, s)) {
         const char *row = (const char *)p.input +
-                          sp.r * p.in_stride * FP4RT_ELEM_BYTES;
+                          unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;
+        fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;
         fp4rt_raw8 raw[SEGS];
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
-            fp4rt_i64 col = sp.col + k * SEG_ELEMS + lane_col;
+            fp4rt_i64 col = col0 + k * SEG_ELEMS;
             if (col < p.cols)
                 raw[k] = fp4rt_load8(row, col);
         }
 #pragma unroll
         for (int k = 0; k < SEGS; k++)
-            if (sp.col + k * SEG_ELEMS + lane_col < p.cols)
+            if (col0 + k * SEG_ELEMS < p.cols)
                 v = fmaxf(v, lane_amax(raw[k]));
     }
     amax_finish(p, v);

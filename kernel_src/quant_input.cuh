@@ -101,29 +101,36 @@ FP4RT_DEV float fp4rt_round_to_input(float v)
 
 /*
  * max |x| over the 16 elements and whether all are finite, from the stored
- * form.  For 16-bit inputs on sm_90 one unsigned maximum of the
- * sign-cleared bits does both, two elements at a time: those bits order
- * like the magnitudes, with Inf above every finite value and NaN above
- * Inf.  When the block is not finite the returned maximum is not the
- * contract's (NaN must be ignored): the caller recomputes it.
+ * form.  For 16-bit inputs on sm_86 and later, the packed maximum of
+ * magnitudes with NaN propagation (max.NaN.xorsign.abs) takes two elements
+ * an instruction; the sign-cleared bits of the result then order like the
+ * magnitudes, with Inf above every finite value and NaN above Inf.  When
+ * the block is not finite the returned maximum is not the contract's (NaN
+ * must be ignored): the caller recomputes it.
  */
 #define FP4RT_BF16_EXP_ONES 0x7F80u
 #define FP4RT_F16_EXP_ONES 0x7C00u
 
+#if FP4RT_IN_DTYPE == FP4RT_DT_BF16
+#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.bf16x2 %0, %0, %1;"
+#else
+#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.f16x2 %0, %0, %1;"
+#endif
+
 FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r, const float x[FP4RT_SF_VEC],
                                int *finite)
 {
-#if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 90
-    fp4rt_u32 m = 0;
+#if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 86
     (void)x;
+    fp4rt_u32 m = r.v[0].x;
 #pragma unroll
     for (int k = 0; k < FP4RT_RAW_VECS; k++) {
         fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
 #pragma unroll
         for (int i = 0; i < 4; i++)
-            asm("max.u16x2 %0, %0, %1;" : "+r"(m) : "r"(w[i] & 0x7FFF7FFFu));
+            asm(FP4RT_MAXABS2 : "+r"(m) : "r"(w[i]));
     }
-    fp4rt_u32 top = max(m >> 16, m & 0xFFFFu);
+    fp4rt_u32 top = max((m >> 16) & 0x7FFFu, m & 0x7FFFu);
 #if FP4RT_IN_DTYPE == FP4RT_DT_BF16
     *finite = top < FP4RT_BF16_EXP_ONES;
     return fp4rt_u2f(top << 16);

@@ -73,17 +73,19 @@ int main(void)
            soft[i]);
         free(ptx);
     }
-    /* The quantizer: on Hopper and older, E2M1 rounding on the FP32 pipe
-     * (saturating FMAs) and, on sm_90, the packed 16-bit maximum; on the
-     * FP4 targets, the conversion instruction instead. */
+    /* The quantizer: on Hopper and older, E2M1 rounding in software (the
+     * FP32-pipe steps of 4over6 are saturating FMAs) and, on sm_90, the
+     * packed maximum of magnitudes; on the FP4 targets, the conversion
+     * instruction instead. */
     char *q90 = module_ptx("sm_90a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
-    ok(q90 && strstr(q90, "fma.rn.sat.f32") && strstr(q90, "max.u16x2") &&
-           !strstr(q90, "e2m1x2"),
-       "sm_90a quantizer: FP32-pipe rounding and packed maxima");
+    ok(q90 && strstr(q90, "fma.rn.sat.f32") &&
+           strstr(q90, "max.NaN.xorsign.abs.bf16x2") &&
+           strstr(q90, "cp.async.cg.shared.global") && !strstr(q90, "e2m1x2"),
+       "sm_90a quantizer: software rounding, packed maxima, cp.async ring");
     free(q90);
     char *q80 = module_ptx("sm_80", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
-    ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "max.u16x2"),
-       "sm_80 quantizer: FP32-pipe rounding, no sm_90 packed maximum");
+    ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "xorsign.abs"),
+       "sm_80 quantizer: FP32-pipe rounding, no sm_86 packed maximum");
     free(q80);
     char *q121 = module_ptx("sm_121a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
     ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, "fma.rn.sat.f32"),
