@@ -195,9 +195,12 @@ int main(int argc, char **argv)
     double ceiling = bench_copy_ceiling(&r, (size_t)1 << 31);
     printf("# %s (%s), %d SMs; medians of %d CUDA-event timings\n",
            info.device_name, info.target, info.sm_count, reps);
+    double writes = bench_write_ceiling(&r, (size_t)1 << 31);
     printf("# copy ceiling %.0f GB/s (2 GiB device-to-device, bytes read + "
            "written)\n",
            ceiling);
+    printf("# write-only ceiling %.0f GB/s (2 GiB memset), %.1f%% of copy\n",
+           writes, 100.0 * writes / ceiling);
     printf("%-12s %-14s %10s %9s %7s %9s\n", "shape", "mode", "us/call",
            "GB/s", "%copy", "x static");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {

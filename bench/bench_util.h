@@ -160,4 +160,23 @@ static inline double bench_copy_ceiling(bench_rig *r, size_t bytes)
     return 2.0 * (double)bytes / (ms * 1e-3) / 1e9;
 }
 
+/* Write-only bandwidth in GB/s (a memset): what a kernel that mostly
+ * writes, such as a dequantizer, can reach at best. */
+static inline fp4rt_status bench_memset_fn(void *user, void *stream)
+{
+    bench_copy *c = user;
+    fp4rt_cu_result r = c->api->cuMemsetD8Async(c->dst, 0x5A, c->bytes,
+                                                (fp4rt_cu_stream)stream);
+    return r == FP4RT_CUDA_SUCCESS ? FP4RT_SUCCESS : FP4RT_ERR_CUDA;
+}
+
+static inline double bench_write_ceiling(bench_rig *r, size_t bytes)
+{
+    bench_copy c = { 0, 0, bytes, r->api };
+    BENCH_OK(fp4rt_mem_alloc(r->ctx, bytes, &c.dst));
+    double ms = bench_time(r, bench_memset_fn, &c, 3, 20);
+    fp4rt_mem_free(r->ctx, c.dst);
+    return (double)bytes / (ms * 1e-3) / 1e9;
+}
+
 #endif /* FP4RT_BENCH_UTIL_H */
