@@ -106,7 +106,10 @@ FP4RT_DEV void dequant8_fast(char *dst, fp4rt_u32 c, float scale)
     fp4rt_u32 w[4];
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-#if FP4RT_OUT_DTYPE == DT_F16
+#if FP4RT_CC < 80
+        /* no packed conversion before sm_80; v is not NaN here */
+        w[i] = from_f32(v[2 * i]) | (from_f32(v[2 * i + 1]) << 16);
+#elif FP4RT_OUT_DTYPE == DT_F16
         asm("cvt.rn.f16x2.f32 %0, %1, %2;"
             : "=r"(w[i]) : "f"(v[2 * i + 1]), "f"(v[2 * i]));
 #else
