@@ -21,6 +21,26 @@
 #define OUT_BYTES 2
 #endif
 
+/* Segments a warp takes a step (the loads in flight), and whether the
+ * outputs are stored with the streaming (evict-first) hint; knobs for
+ * measurement, the defaults are what the runtime's launch assumes. */
+#ifndef FP4RT_DQ_SEGS
+#define FP4RT_DQ_SEGS FP4RT_Q_SEGS
+#endif
+#ifndef FP4RT_DQ_STREAM
+#define FP4RT_DQ_STREAM 0
+#endif
+#define SEGS FP4RT_DQ_SEGS
+
+FP4RT_DEV void store16(char *dst, uint4 v)
+{
+#if FP4RT_DQ_STREAM
+    __stcs((uint4 *)dst, v);
+#else
+    *(uint4 *)dst = v;
+#endif
+}
+
 FP4RT_DEV fp4rt_u32 from_f32(float v)
 {
 #if FP4RT_OUT_DTYPE == DT_F16
@@ -51,16 +71,17 @@ FP4RT_DEV void dequant8_exact(char *dst, fp4rt_u32 c, float scale)
 #if FP4RT_OUT_DTYPE == DT_F32
 #pragma unroll
     for (int k = 0; k < 2; k++)
-        ((float4 *)dst)[k] =
-            make_float4(canonical_f32(v[4 * k]), canonical_f32(v[4 * k + 1]),
-                        canonical_f32(v[4 * k + 2]),
-                        canonical_f32(v[4 * k + 3]));
+        store16(dst + 16 * k,
+                make_uint4(fp4rt_f2u(canonical_f32(v[4 * k])),
+                           fp4rt_f2u(canonical_f32(v[4 * k + 1])),
+                           fp4rt_f2u(canonical_f32(v[4 * k + 2])),
+                           fp4rt_f2u(canonical_f32(v[4 * k + 3]))));
 #else
     fp4rt_u32 w[4];
 #pragma unroll
     for (int i = 0; i < 4; i++)
         w[i] = from_f32(v[2 * i]) | (from_f32(v[2 * i + 1]) << 16);
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    store16(dst, make_uint4(w[0], w[1], w[2], w[3]));
 #endif
 }
 
@@ -100,8 +121,9 @@ FP4RT_DEV void dequant8_fast(char *dst, fp4rt_u32 c, float scale)
         v[i] = fp4rt_u2f(fp4rt_f2u(v[i]) ^ ((c << (28 - 4 * i)) & 0x80000000u));
 #pragma unroll
     for (int k = 0; k < 2; k++)
-        ((float4 *)dst)[k] = make_float4(v[4 * k], v[4 * k + 1], v[4 * k + 2],
-                                         v[4 * k + 3]);
+        store16(dst + 16 * k,
+                make_uint4(fp4rt_f2u(v[4 * k]), fp4rt_f2u(v[4 * k + 1]),
+                           fp4rt_f2u(v[4 * k + 2]), fp4rt_f2u(v[4 * k + 3])));
 #else
     fp4rt_u32 w[4];
 #pragma unroll
@@ -122,7 +144,7 @@ FP4RT_DEV void dequant8_fast(char *dst, fp4rt_u32 c, float scale)
                                                     ((8u + i) << 4));
         w[i] ^= signs & 0x80008000u;
     }
-    *(uint4 *)dst = make_uint4(w[0], w[1], w[2], w[3]);
+    store16(dst, make_uint4(w[0], w[1], w[2], w[3]));
 #endif
 }
 
@@ -138,7 +160,6 @@ FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
 
 #define HB 8                                  /* elements a thread */
 #define SEG_ELEMS FP4RT_Q_SEG_ELEMS
-#define SEGS FP4RT_Q_SEGS
 
 /* One thread per 8 elements: a warp reads 128 contiguous code bytes and
  * writes 256 contiguous outputs per segment, SEGS segments of one row a
@@ -147,17 +168,14 @@ extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_dequant(const fp4rt_dqparams p)
 {
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
-    fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;
-    fp4rt_i64 total = p.rows * spans_per_row;
     fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * HB;
-    fp4rt_i64 warp = ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) /
-                     FP4RT_WARP;
-    fp4rt_i64 warps = (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
+    fp4rt_i64 warps = warp_count();
+    unit_step s = unit_steps(p.rows, (nseg + SEGS - 1) / SEGS, 0, warps);
     const float *dec = (const float *)p.global_dec;
-    for (fp4rt_i64 g = warp; g < total; g += warps) {
-        fp4rt_i64 row = g / spans_per_row;
-        fp4rt_i64 col0 = (g - row * spans_per_row) * SEGS * SEG_ELEMS +
-                         lane_col;
+    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+         unit_next(w, s)) {
+        fp4rt_i64 row = unit_row(w, s);
+        fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;
         fp4rt_u32 codes[SEGS], sf[SEGS];
         const fp4rt_u8 *crow = (const fp4rt_u8 *)p.codes + row * (p.cols / 2);
 #pragma unroll

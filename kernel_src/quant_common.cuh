@@ -1,6 +1,7 @@
 /*
  * Device helpers shared by the quantize and dequantize kernels: the
- * scale layout, warp and block reductions, one block of the NVFP4 rule.
+ * scale layout, a warp's division-free walk over units of work, warp and
+ * block reductions, one block of the NVFP4 rule.
  */
 #ifndef FP4RT_QUANT_COMMON_CUH
 #define FP4RT_QUANT_COMMON_CUH
@@ -32,6 +33,76 @@ FP4RT_DEV fp4rt_i64 fp4rt_run_rows(const fp4rt_qparams &p)
         return p.rows;
     fp4rt_i64 m = *(const fp4rt_i32 *)p.rows_device;
     return m < 0 ? 0 : m > p.rows ? p.rows : m;
+}
+
+/* ------------------------------------------------------------------ */
+/* A warp's walk over units                                            */
+/* ------------------------------------------------------------------ */
+
+/* Units u = warp, warp + warps, ... of rows * upr units, as (row, unit in
+ * row) without a division a step; with reverse, from the last unit
+ * backwards. */
+typedef struct unit_step {
+    fp4rt_i64 dr, dq, upr, rows;
+    int reverse;
+} unit_step;
+
+typedef struct unit_walk {
+    fp4rt_i64 r, q, left;
+} unit_walk;
+
+FP4RT_DEV unit_step unit_steps(fp4rt_i64 rows, fp4rt_i64 upr, int reverse,
+                               fp4rt_i64 warps)
+{
+    unit_step s;
+    s.rows = rows;
+    s.upr = upr;
+    s.reverse = reverse;
+    s.dr = warps / upr;
+    s.dq = warps - s.dr * upr;
+    return s;
+}
+
+FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 warp,
+                               fp4rt_i64 warps)
+{
+    unit_walk w;
+    fp4rt_i64 total = s.rows * s.upr;
+    w.r = warp / s.upr;
+    w.q = warp - w.r * s.upr;
+    w.left = warp < total ? (total - warp + warps - 1) / warps : 0;
+    return w;
+}
+
+FP4RT_DEV void unit_next(unit_walk &w, const unit_step &s)
+{
+    w.r += s.dr;
+    w.q += s.dq;
+    if (w.q >= s.upr) {
+        w.q -= s.upr;
+        w.r++;
+    }
+    w.left--;
+}
+
+FP4RT_DEV fp4rt_i64 unit_row(const unit_walk &w, const unit_step &s)
+{
+    return s.reverse ? s.rows - 1 - w.r : w.r;
+}
+
+FP4RT_DEV fp4rt_i64 unit_in_row(const unit_walk &w, const unit_step &s)
+{
+    return s.reverse ? s.upr - 1 - w.q : w.q;
+}
+
+FP4RT_DEV fp4rt_i64 warp_id()
+{
+    return ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) / FP4RT_WARP;
+}
+
+FP4RT_DEV fp4rt_i64 warp_count()
+{
+    return (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
 }
 
 FP4RT_DEV float fp4rt_warp_max(float v)
