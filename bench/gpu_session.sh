@@ -40,7 +40,7 @@ cd "$top/src" || exit 1
 
 if has check; then
     t0=$(date +%s)
-    FP4RT_TEST_TIMEOUT=240 timeout 300 make -j"$jobs" check >"$out/check.log" 2>&1
+    FP4RT_TEST_TIMEOUT=360 timeout 420 make -j"$jobs" check >"$out/check.log" 2>&1
     cat tests/*.log >"$out/tests-all.log" 2>/dev/null
     grep -E '^(FAIL|ERROR|XPASS):' "$out/check.log" | head -n 40 | tee -a "$summary"
     grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$out/check.log" | tee -a "$summary"
