@@ -66,7 +66,7 @@ if has sanitize && command -v compute-sanitizer >/dev/null 2>&1; then
     for tool in memcheck racecheck synccheck; do
         LD_LIBRARY_PATH=.libs timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 9 \
             .libs/fp4rt selftest --cases 3 >"$out/sanitize-$tool.log" 2>&1
-        note "compute-sanitizer $tool: exit $? :: $(grep -E 'ERROR SUMMARY' "$out/sanitize-$tool.log" | tail -n 1)"
+        note "compute-sanitizer $tool: exit $? :: $(grep -E 'SUMMARY' "$out/sanitize-$tool.log" | tail -n 1)"
     done
 fi
 

@@ -275,8 +275,10 @@ static void test_without_nvrtc(const char *warm)
     is_int(run_cli(env_cold, args), 1,
            "without NVRTC, a cold cache fails");
     out = cli_output("out");
-    snprintf(want, sizeof want, "%s for sm_90a", fp4rt_registry_name(0));
-    has_text(out, want, "naming the module and target");
+    /* Modules compile in parallel: any of them may be the one named. */
+    has_text(out, "kernel module ", "naming a module");
+    has_text(out, " for sm_90a is not in the cache",
+             "and the target, and what is wrong");
     free(out);
     char *err = cli_output("err");
     has_text(err, "NVRTC", "and saying NVRTC is missing");
