@@ -93,50 +93,6 @@ FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
 /* Loads in registers                                                  */
 /* ------------------------------------------------------------------ */
 
-/* FP4RT_Q1D_PREFETCH 1: a unit's loads are issued before the previous
- * unit is worked on (twice the registers, fewer resident warps); a knob
- * for measurement. */
-#ifndef FP4RT_Q1D_PREFETCH
-#define FP4RT_Q1D_PREFETCH 0
-#endif
-
-/* A warp's unit: where its lanes' blocks are, and their input. */
-typedef struct lane_unit {
-    lane_row lr;
-    int first;                /* this lane's first block */
-    fp4rt_raw16 raw[SEGS];
-} lane_unit;
-
-/* Resolves unit w and issues its loads. */
-FP4RT_DEV void unit_load(const fp4rt_qparams &p, const unit_walk &w,
-                         const unit_step &s, fp4rt_i64 rows, const int *off,
-                         const int *pad, float s_static, lane_unit &u)
-{
-    int lane = threadIdx.x & (FP4RT_WARP - 1);
-    u.lr = lane_row_at(p, unit_row(w, s), rows, off, pad, s_static);
-    u.first = (int)unit_in_row(w, s) * p.bpi * BLOCKS_PER_GROUP + lane;
-#pragma unroll
-    for (int k = 0; k < SEGS; k++) {
-        int block = u.first + k * BLOCKS_PER_GROUP;
-        if (k < p.bpi && u.lr.ref.m >= 0 && block < p.kb)
-            u.raw[k] = fp4rt_load16(u.lr.in, block * FP4RT_SF_VEC);
-    }
-}
-
-template <bool ADAPT>
-FP4RT_DEV void unit_quant(const fp4rt_qparams &p, const lane_unit &u,
-                          fp4rt_u32 *nonfinite)
-{
-    if (u.lr.ref.m == ROW_SKIP)
-        return;
-#pragma unroll
-    for (int k = 0; k < SEGS; k++) {
-        int block = u.first + k * BLOCKS_PER_GROUP;
-        if (k < p.bpi && block < p.kb)
-            quant_lane_block<ADAPT>(p, u.lr, block, u.raw[k], nonfinite);
-    }
-}
-
 /*
  * One thread per 16-element block, consecutive lanes on consecutive
  * blocks, so that a warp's code stores (8 bytes a lane) and scale stores
@@ -153,31 +109,36 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
     if (p.num_experts)
         load_groups(p, off, pad, scratch);
     fp4rt_i64 rows = fp4rt_run_rows(p);
+    int per_span = p.bpi, kb = (int)p.kb;
     fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
-    fp4rt_i64 upr = (groups + p.bpi - 1) / p.bpi;
+    fp4rt_i64 upr = (groups + per_span - 1) / per_span;
     fp4rt_i64 warps = warp_count();
     unit_step s = unit_steps(p.items / upr, upr, p.reverse, warps);
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
-    unit_walk w = unit_start(s, warp_id(), warps);
-#if FP4RT_Q1D_PREFETCH
-    lane_unit next;
-    if (w.left > 0)
-        unit_load(p, w, s, rows, off, pad, s_static, next);
-    while (w.left > 0) {
-        lane_unit cur = next;
-        unit_next(w, s);
-        if (w.left > 0)
-            unit_load(p, w, s, rows, off, pad, s_static, next);
-        unit_quant<ADAPT>(p, cur, &nonfinite);
+    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+         unit_next(w, s)) {
+        lane_row lr = lane_row_at(p, unit_row(w, s), rows, off, pad,
+                                  s_static);
+        if (lr.ref.m == ROW_SKIP)
+            continue;
+        int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
+                    lane;
+        fp4rt_raw16 raw[SEGS];
+#pragma unroll
+        for (int k = 0; k < SEGS; k++) {
+            int block = first + k * BLOCKS_PER_GROUP;
+            if (k < per_span && lr.ref.m >= 0 && block < kb)
+                raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
+        }
+#pragma unroll
+        for (int k = 0; k < SEGS; k++) {
+            int block = first + k * BLOCKS_PER_GROUP;
+            if (k < per_span && block < kb)
+                quant_lane_block<ADAPT>(p, lr, block, raw[k], &nonfinite);
+        }
     }
-#else
-    for (; w.left > 0; unit_next(w, s)) {
-        lane_unit u;
-        unit_load(p, w, s, rows, off, pad, s_static, u);
-        unit_quant<ADAPT>(p, u, &nonfinite);
-    }
-#endif
     fp4rt_count_nonfinite(p, nonfinite);
 }
 
