@@ -44,6 +44,29 @@ typedef unsigned long long fp4rt_cu_deviceptr;
 
 #define FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES 8
 
+/* cuLaunchKernelEx's configuration (CUDA 12.0 on), with the one launch
+ * attribute fp4rt sets: programmatic stream serialization (sm_90 on), which
+ * lets a kernel start while the one before it in the stream finishes. */
+#define FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
+
+typedef struct fp4rt_cu_launch_attribute {
+    int id;
+    char pad[8 - sizeof(int)];
+    union {
+        char pad[64];
+        int programmatic_stream_serialization_allowed;
+    } value;
+} fp4rt_cu_launch_attribute;
+
+typedef struct fp4rt_cu_launch_config {
+    unsigned grid_x, grid_y, grid_z;
+    unsigned block_x, block_y, block_z;
+    unsigned shared_bytes;
+    fp4rt_cu_stream stream;
+    fp4rt_cu_launch_attribute *attrs;
+    unsigned num_attrs;
+} fp4rt_cu_launch_config;
+
 #define FP4RT_CU_STREAM_NON_BLOCKING 0x1
 #define FP4RT_CU_EVENT_DEFAULT 0x0
 #define FP4RT_CU_STREAM_CAPTURE_MODE_GLOBAL 0

@@ -299,6 +299,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
+    fp4rt_wait_for_prior_grid();
     quant1d_spans<false>(p);
 }
 
@@ -306,6 +307,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6(const fp4rt_qparams p)
 {
+    fp4rt_wait_for_prior_grid();
     QUANT1D_4O6<true>(p);
 }
 
@@ -345,6 +347,7 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax(const fp4rt_qparams p)
 {
+    fp4rt_let_dependents_launch();
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;

@@ -105,6 +105,25 @@ FP4RT_DEV fp4rt_i64 warp_count()
     return (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
 }
 
+/* Programmatic dependent launch (sm_90 on; both are no-ops in a grid
+ * launched plainly).  The amax passes let the quantizer launched after
+ * them start at once; the quantizers wait, in every thread and before
+ * anything else, until the amax pass has finished and its S_enc is
+ * visible (runtime: fp4rt_launch_after). */
+FP4RT_DEV void fp4rt_let_dependents_launch()
+{
+#if FP4RT_CC >= 90
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+FP4RT_DEV void fp4rt_wait_for_prior_grid()
+{
+#if FP4RT_CC >= 90
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 FP4RT_DEV float fp4rt_warp_max(float v)
 {
 #pragma unroll

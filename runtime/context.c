@@ -26,6 +26,21 @@ static void known_targets(char *buf, size_t len)
     }
 }
 
+/* Programmatic dependent launch: sm_90 on, cuLaunchKernelEx there, and a
+ * driver of CUDA 12.3 or later (where stream capture turns it into a
+ * programmatic graph edge); FP4RT_PDL=0 turns it off. */
+static int programmatic_allowed(const fp4rt_cuda_api *api, int cc_major)
+{
+    int version = 0;
+    const char *env = getenv("FP4RT_PDL");
+    if (env && strcmp(env, "0") == 0)
+        return 0;
+    if (cc_major < 9 || !api->cuLaunchKernelEx ||
+        api->cuDriverGetVersion(&version) != FP4RT_CUDA_SUCCESS)
+        return 0;
+    return version >= 12030;
+}
+
 /* Driver, device, target, primary context. */
 static fp4rt_status open_device(fp4rt_context *ctx, int ordinal)
 {
@@ -89,6 +104,7 @@ static fp4rt_status open_device(fp4rt_context *ctx, int ordinal)
         return fp4rt_cu_check(NULL, r, "retaining the primary context");
     }
     ctx->device = ordinal;
+    ctx->programmatic = programmatic_allowed(api, major);
     return FP4RT_SUCCESS;
 }
 
@@ -374,6 +390,30 @@ fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
     fp4rt_cu_result r = ctx->api->cuLaunchKernel(
         fn, d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
         d->block[2], d->shared_bytes, (fp4rt_cu_stream)stream, params, NULL);
+    fp4rt_ctx_leave(ctx, pushed);
+    return fp4rt_cu_check(ctx, r, what);
+}
+
+fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
+                                fp4rt_cu_function fn,
+                                const fp4rt_launch_dims *d, void *stream,
+                                void **params, const char *what)
+{
+    if (!ctx->programmatic)
+        return fp4rt_launch(ctx, fn, d, stream, params, what);
+    int pushed;
+    fp4rt_status st = fp4rt_ctx_enter(ctx, &pushed);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    fp4rt_cu_launch_attribute attr;
+    memset(&attr, 0, sizeof attr);
+    attr.id = FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmatic_stream_serialization_allowed = 1;
+    fp4rt_cu_launch_config cfg = {
+        d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
+        d->block[2], d->shared_bytes, (fp4rt_cu_stream)stream, &attr, 1
+    };
+    fp4rt_cu_result r = ctx->api->cuLaunchKernelEx(&cfg, fn, params, NULL);
     fp4rt_ctx_leave(ctx, pushed);
     return fp4rt_cu_check(ctx, r, what);
 }

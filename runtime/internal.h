@@ -37,6 +37,7 @@ struct fp4rt_context {
     char device_name[256];
     int sm_count;
     int l2_bytes;
+    int programmatic;                /* fp4rt_launch_after may overlap */
     fp4rt_source_set *sources;
     fp4rt_cache *cache;
     fp4rt_jit jit;
@@ -97,5 +98,14 @@ int fp4rt_resident_blocks(const fp4rt_context *ctx, fp4rt_cu_function fn,
 fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
                           const fp4rt_launch_dims *dims, void *stream,
                           void **params, const char *what);
+/* The same for a kernel that follows one of ours which triggers its
+ * dependents early (griddepcontrol.launch_dependents): where the context
+ * allows (ctx->programmatic), it may start before that one has finished,
+ * and must execute griddepcontrol.wait in every thread before its first
+ * access to anything the one before writes, and before it exits. */
+fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
+                                fp4rt_cu_function fn,
+                                const fp4rt_launch_dims *dims, void *stream,
+                                void **params, const char *what);
 
 #endif /* FP4RT_RUNTIME_INTERNAL_H */

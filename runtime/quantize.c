@@ -335,6 +335,11 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
     if (rows == 0)
         return FP4RT_SUCCESS;
     void *params[] = { p };
+    /* After the amax pass the kernel may start while that pass finishes
+     * (it waits for S_enc on the device). */
+    if (q->d.global_mode == FP4RT_GLOBAL_PER_TENSOR)
+        return fp4rt_launch_after(qz->ctx, qz->main_fn, &d, stream, params,
+                                  run_what);
     return fp4rt_launch(qz->ctx, qz->main_fn, &d, stream, params, run_what);
 }
 

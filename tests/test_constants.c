@@ -3,6 +3,8 @@
  * (jit/cuda_api.h, jit/cuda_syms.def).  Where the real headers exist, this
  * checks every value against them.
  */
+#include <stddef.h>
+
 #include "tests/tap.h"
 
 #if FP4RT_HAVE_CUDA_HEADERS
@@ -73,6 +75,24 @@ int main(void)
     SAME(FP4RT_NVJITLINK_INPUT_CUBIN, NVJITLINK_INPUT_CUBIN);
     SAME(FP4RT_NVJITLINK_INPUT_PTX, NVJITLINK_INPUT_PTX);
     SAME(FP4RT_NVJITLINK_INPUT_LTOIR, NVJITLINK_INPUT_LTOIR);
+    SAME(FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION,
+         CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+    SAME(sizeof(fp4rt_cu_launch_attribute), sizeof(CUlaunchAttribute));
+    SAME(offsetof(fp4rt_cu_launch_attribute, value),
+         offsetof(CUlaunchAttribute, value));
+    SAME(offsetof(fp4rt_cu_launch_attribute,
+                  value.programmatic_stream_serialization_allowed),
+         offsetof(CUlaunchAttribute,
+                  value.programmaticStreamSerializationAllowed));
+    SAME(sizeof(fp4rt_cu_launch_config), sizeof(CUlaunchConfig));
+    SAME(offsetof(fp4rt_cu_launch_config, shared_bytes),
+         offsetof(CUlaunchConfig, sharedMemBytes));
+    SAME(offsetof(fp4rt_cu_launch_config, stream),
+         offsetof(CUlaunchConfig, hStream));
+    SAME(offsetof(fp4rt_cu_launch_config, attrs),
+         offsetof(CUlaunchConfig, attrs));
+    SAME(offsetof(fp4rt_cu_launch_config, num_attrs),
+         offsetof(CUlaunchConfig, numAttrs));
     SAME(sizeof(fp4rt_cu_deviceptr), sizeof(CUdeviceptr));
     SAME(sizeof(fp4rt_cu_result), sizeof(CUresult));
     SAME(sizeof(fp4rt_cu_device), sizeof(CUdevice));

@@ -82,10 +82,17 @@ int main(void)
            strstr(q90, "max.NaN.xorsign.abs.bf16x2") &&
            strstr(q90, "cp.async.cg.shared.global") && !strstr(q90, "e2m1x2"),
        "sm_90a quantizer: software rounding, packed maxima, cp.async ring");
+    /* The quantizers wait for the amax pass launched before them, which
+     * lets them start early (programmatic dependent launch, sm_90 on). */
+    ok(q90 && strstr(q90, "griddepcontrol.wait") &&
+           strstr(q90, "griddepcontrol.launch_dependents"),
+       "sm_90a quantizer: programmatic dependent launch");
     free(q90);
     char *q80 = module_ptx("sm_80", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
     ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "xorsign.abs"),
        "sm_80 quantizer: FP32-pipe rounding, no sm_86 packed maximum");
+    ok(q80 && !strstr(q80, "griddepcontrol"),
+       "sm_80 quantizer: no grid dependency control (sm_90 on)");
     free(q80);
     char *q121 = module_ptx("sm_121a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
     ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, "fma.rn.sat.f32"),
