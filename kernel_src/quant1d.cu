@@ -374,3 +374,111 @@ fp4rt_amax(const fp4rt_qparams p)
     }
     amax_finish(p, v);
 }
+
+/* ------------------------------------------------------------------ */
+/* Per-tensor scale and quantization in one launch                     */
+/* ------------------------------------------------------------------ */
+
+/* max |x| of a lane's block as the amax pass takes it (two halves). */
+FP4RT_DEV float block_amax(const fp4rt_raw16 &raw)
+{
+    float v = 0.0f;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        fp4rt_raw8 r;
+#pragma unroll
+        for (int j = 0; j < FP4RT_HB_VECS; j++)
+            r.v[j] = raw.v[h * FP4RT_HB_VECS + j];
+        v = fmaxf(v, lane_amax(r));
+    }
+    return v;
+}
+
+/*
+ * Every thread's maximum folded into the amax, then S_enc, in every
+ * thread.  The grid is resident all at once (a cooperative launch), so
+ * its blocks can wait for each other: the last to arrive turns the amax
+ * into S_enc and S_dec, leaves the amax and the count zeroed for the next
+ * run, publishes S_enc in workspace[3] and bumps the generation word
+ * workspace[2] that the others wait on.
+ */
+FP4RT_DEV float grid_enc(const fp4rt_qparams &p, float v)
+{
+    __shared__ float scratch[32];
+    __shared__ float s_enc_shared;
+    fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
+    volatile fp4rt_u32 *vws = ws;
+    v = fp4rt_block_max(v, scratch);
+    if (threadIdx.x == 0) {
+        fp4rt_u32 gen = vws[2];
+        __threadfence();
+        atomicMax(ws, fp4rt_f2u(v));
+        __threadfence();
+        if (atomicAdd(ws + 1, 1u) == gridDim.x - 1) {
+            __threadfence();
+            float amax = fp4rt_u2f(atomicExch(ws, 0u));
+            atomicExch(ws + 1, 0u);
+            float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
+            *(float *)p.global_enc = s_enc;
+            *(float *)p.global_dec = 1.0f / s_enc;
+            vws[3] = fp4rt_f2u(s_enc);
+            __threadfence();
+            atomicAdd(ws + 2, 1u);
+        } else {
+            while (vws[2] == gen)
+                __nanosleep(100);
+            __threadfence();
+        }
+        s_enc_shared = fp4rt_u2f(vws[3]);
+    }
+    __syncthreads();
+    return s_enc_shared;
+}
+
+/*
+ * fp4rt_quant1d_tensor: the amax pass and the plain quantizer in one
+ * launch for inputs the resident grid covers in one step (the runtime
+ * checks that a warp per unit fits).  Each warp loads its unit of p.bpi
+ * groups of 32 blocks into registers, the grid agrees on S_enc, and the
+ * unit is quantized from the registers: the input is read once.  Equal,
+ * bit for bit, to fp4rt_amax followed by fp4rt_quant1d.
+ */
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
+fp4rt_quant1d_tensor(const fp4rt_qparams p)
+{
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    int per_span = p.bpi, kb = (int)p.kb;
+    fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
+    fp4rt_i64 upr = (groups + per_span - 1) / per_span;
+    fp4rt_i64 unit = warp_id();
+    int in_range = unit < p.items;
+    fp4rt_i64 r = in_range ? unit / upr : 0;
+    int first = (int)(unit - r * upr) * per_span * BLOCKS_PER_GROUP +
+                (int)(threadIdx.x & (FP4RT_WARP - 1));
+    row_ref ref = resolve_row(p, r, rows, NULL, NULL);
+    const char *in = (const char *)p.input +
+                     ref.m * p.in_stride * FP4RT_ELEM_BYTES;
+    fp4rt_raw16 raw[SEGS];
+    float v = 0.0f;
+#pragma unroll
+    for (int k = 0; k < SEGS; k++) {
+        int block = first + k * BLOCKS_PER_GROUP;
+        if (in_range && k < per_span && ref.m >= 0 && block < kb) {
+            raw[k] = fp4rt_load16(in, block * FP4RT_SF_VEC);
+            v = fmaxf(v, block_amax(raw[k]));
+        }
+    }
+    float s_enc = grid_enc(p, v);
+    fp4rt_u32 nonfinite = 0;
+    if (in_range && ref.m != ROW_SKIP) {
+        lane_row lr = lane_row_at(p, r, rows, NULL, NULL, s_enc);
+#pragma unroll
+        for (int k = 0; k < SEGS; k++) {
+            int block = first + k * BLOCKS_PER_GROUP;
+            if (k < per_span && block < kb)
+                quant_lane_block<false>(p, lr, block, raw[k], &nonfinite);
+        }
+    }
+    fp4rt_count_nonfinite(p, nonfinite);
+}
