@@ -407,29 +407,23 @@ FP4RT_DEV float grid_enc(const fp4rt_qparams &p, float v)
     __shared__ float scratch[32];
     __shared__ float s_enc_shared;
     fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
-    volatile fp4rt_u32 *vws = ws;
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x == 0) {
-        fp4rt_u32 gen = vws[2];
-        __threadfence();
+        fp4rt_u32 gen = fp4rt_load_relaxed(ws + 2);
         atomicMax(ws, fp4rt_f2u(v));
-        __threadfence();
-        if (atomicAdd(ws + 1, 1u) == gridDim.x - 1) {
-            __threadfence();
+        if (fp4rt_add_acq_rel(ws + 1, 1u) == gridDim.x - 1) {
             float amax = fp4rt_u2f(atomicExch(ws, 0u));
-            atomicExch(ws + 1, 0u);
+            ws[1] = 0u;
             float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
             *(float *)p.global_enc = s_enc;
             *(float *)p.global_dec = 1.0f / s_enc;
-            vws[3] = fp4rt_f2u(s_enc);
-            __threadfence();
-            atomicAdd(ws + 2, 1u);
+            ws[3] = fp4rt_f2u(s_enc);
+            fp4rt_add_release(ws + 2, 1u);
         } else {
-            while (vws[2] == gen)
-                __nanosleep(100);
-            __threadfence();
+            while (fp4rt_load_acquire(ws + 2) == gen)
+                __nanosleep(32);
         }
-        s_enc_shared = fp4rt_u2f(vws[3]);
+        s_enc_shared = fp4rt_u2f(ws[3]);
     }
     __syncthreads();
     return s_enc_shared;

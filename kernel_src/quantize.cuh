@@ -404,13 +404,11 @@ FP4RT_DEV void amax_finish(const fp4rt_qparams &p, float v)
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x == 0) {
         atomicMax(ws, fp4rt_f2u(v));
-        __threadfence();
-        last = atomicAdd(ws + 1, 1u) == gridDim.x - 1;
+        last = fp4rt_add_acq_rel(ws + 1, 1u) == gridDim.x - 1;
     }
     __syncthreads();
     if (!last || threadIdx.x != 0)
         return;
-    __threadfence();
     float amax = fp4rt_u2f(atomicExch(ws, 0u));
     ws[1] = 0u;
     float s_enc = fp4rt_global_enc(amax, p.e4m3_max);

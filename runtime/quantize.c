@@ -82,8 +82,8 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
                                               FALLBACK_BLOCKS_PER_SM);
     /* Plain 1x16 blocks on a device with cooperative launches: small
      * inputs take the amax and the quantization in one launch. */
-    if (amax_module == module && entry == FP4RT_Q_PLAIN && !qz->q.grouped &&
-        qz->ctx->cooperative) {
+    if (module == FP4RT_MOD_QUANT1D + (size_t)qz->q.d.input_dtype &&
+        entry == FP4RT_Q_PLAIN && !qz->q.grouped && qz->ctx->cooperative) {
         qz->tensor_fn = fns[FP4RT_Q_TENSOR];
         qz->tensor_resident = fp4rt_resident_blocks(
             qz->ctx, qz->tensor_fn, FP4RT_Q_THREADS, 0, 0);
