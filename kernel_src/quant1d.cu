@@ -396,52 +396,37 @@ FP4RT_DEV float block_amax(const fp4rt_raw16 &raw)
 
 /*
  * Every thread's maximum folded into the amax, then S_enc, in every
- * thread.  The grid is resident all at once (a cooperative launch), so its
- * blocks can wait for each other.  Each block publishes its maximum in
- * its own slot of the workspace, tagged with the run's epoch (one more
- * than the epoch word, so that zeroed memory matches no run), and reads
- * every block's slot until all carry the tag: one round trip to L2, no
- * read-modify-write chain.  Block 0 then advances the epoch for the next
- * run (every block has read it by then: it read it before publishing) and
- * writes S_enc and S_dec.
+ * thread.  The grid is resident all at once (a cooperative launch), so
+ * its blocks can wait for each other: the last to arrive turns the amax
+ * into S_enc and S_dec, leaves the amax and the count zeroed for the next
+ * run, publishes S_enc in workspace[3] and bumps the generation word
+ * workspace[2] that the others wait on.
  */
-#define EPOCH_WORD 2
-#define SLOTS_FROM 8    /* in 64-bit words: byte 64, after the amax words */
-
 FP4RT_DEV float grid_enc(const fp4rt_qparams &p, float v)
 {
     __shared__ float scratch[32];
+    __shared__ float s_enc_shared;
     fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace;
-    unsigned long long *slots = (unsigned long long *)p.workspace +
-                                SLOTS_FROM;
-    fp4rt_u32 tag = fp4rt_load_relaxed(ws + EPOCH_WORD) + 1u;
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x == 0) {
-        unsigned long long mine =
-            ((unsigned long long)tag << 32) | fp4rt_f2u(v);
-        asm volatile("st.release.gpu.global.u64 [%0], %1;"
-                     :: "l"(slots + blockIdx.x), "l"(mine) : "memory");
-    }
-    float amax = 0.0f;
-    for (unsigned b = threadIdx.x; b < gridDim.x; b += blockDim.x) {
-        unsigned long long s;
-        for (;;) {
-            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];"
-                         : "=l"(s) : "l"(slots + b) : "memory");
-            if ((fp4rt_u32)(s >> 32) == tag)
-                break;
-            __nanosleep(32);
+        fp4rt_u32 gen = fp4rt_load_relaxed(ws + 2);
+        atomicMax(ws, fp4rt_f2u(v));
+        if (fp4rt_add_acq_rel(ws + 1, 1u) == gridDim.x - 1) {
+            float amax = fp4rt_u2f(atomicExch(ws, 0u));
+            ws[1] = 0u;
+            float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
+            *(float *)p.global_enc = s_enc;
+            *(float *)p.global_dec = 1.0f / s_enc;
+            ws[3] = fp4rt_f2u(s_enc);
+            fp4rt_add_release(ws + 2, 1u);
+        } else {
+            while (fp4rt_load_acquire(ws + 2) == gen)
+                __nanosleep(32);
         }
-        amax = fmaxf(amax, fp4rt_u2f((fp4rt_u32)s));
+        s_enc_shared = fp4rt_u2f(ws[3]);
     }
-    amax = fp4rt_block_max(amax, scratch);
-    float s_enc = fp4rt_global_enc(amax, p.e4m3_max);
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-        ws[EPOCH_WORD] = tag;
-        *(float *)p.global_enc = s_enc;
-        *(float *)p.global_dec = 1.0f / s_enc;
-    }
-    return s_enc;
+    __syncthreads();
+    return s_enc_shared;
 }
 
 /*

@@ -9,7 +9,7 @@
 
 /* Resident blocks per multiprocessor when the driver cannot say. */
 #define FALLBACK_BLOCKS_PER_SM 8
-#define WORKSPACE_BYTES 64      /* the two-launch amax words, the epoch */
+#define WORKSPACE_BYTES 256
 /* Below this many four-block items per multiprocessor, a 1D launch gives
  * each thread one block instead of four: small batches are latency bound,
  * and more, shorter threads spread them over every multiprocessor. */
@@ -21,8 +21,8 @@ struct fp4rt_quantizer {
     fp4rt_cu_function main_fn;   /* writes codes and scales */
     fp4rt_cu_function amax_fn;   /* PER_TENSOR: the amax pass first */
     fp4rt_cu_function tensor_fn; /* PER_TENSOR, plain 1D: one launch */
-    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits, a counter; the
-                                    one-launch epoch and block slots */
+    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits, a counter, and
+                                    the one-launch generation and S_enc */
     unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
     int main_resident;           /* blocks of main_fn a multiprocessor holds */
     int amax_resident;
@@ -88,15 +88,10 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
         qz->tensor_resident = fp4rt_resident_blocks(
             qz->ctx, qz->tensor_fn, FP4RT_Q_THREADS, 0, 0);
     }
-    /* The amax pass leaves its words zeroed for the next run; the
-     * one-launch kernel keeps an epoch and a tagged slot per block. */
-    size_t bytes = WORKSPACE_BYTES;
-    if (qz->tensor_fn)
-        bytes += 8u * (size_t)qz->ctx->sm_count *
-                 (size_t)(qz->tensor_resident > 0 ? qz->tensor_resident : 0);
-    st = fp4rt_mem_alloc(qz->ctx, bytes, &qz->workspace);
+    /* The amax pass leaves its workspace zeroed for the next run. */
+    st = fp4rt_mem_alloc(qz->ctx, WORKSPACE_BYTES, &qz->workspace);
     if (st == FP4RT_SUCCESS)
-        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, bytes);
+        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, WORKSPACE_BYTES);
     return st;
 }
 
