@@ -40,17 +40,13 @@ typedef unsigned long long fp4rt_cu_deviceptr;
 #define FP4RT_CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE 38
 #define FP4RT_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75
 #define FP4RT_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
-#define FP4RT_CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH 95
 #define FP4RT_CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN 97
 
 #define FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES 8
 
 /* cuLaunchKernelEx's configuration (CUDA 12.0 on), with the one launch
- * attributes fp4rt sets: cooperative (every block resident at once, so
- * that blocks may wait for each other), and programmatic stream
- * serialization (sm_90 on), which lets a kernel start while the one before
- * it in the stream finishes. */
-#define FP4RT_CU_LAUNCH_ATTRIBUTE_COOPERATIVE 2
+ * attribute fp4rt sets: programmatic stream serialization (sm_90 on), which
+ * lets a kernel start while the one before it in the stream finishes. */
 #define FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
 
 typedef struct fp4rt_cu_launch_attribute {
@@ -58,7 +54,6 @@ typedef struct fp4rt_cu_launch_attribute {
     char pad[8 - sizeof(int)];
     union {
         char pad[64];
-        int cooperative;
         int programmatic_stream_serialization_allowed;
     } value;
 } fp4rt_cu_launch_attribute;

@@ -40,9 +40,7 @@ enum {
 enum {
     FP4RT_Q_PLAIN = 0,          /* 1x16 blocks */
     FP4RT_Q_4OVER6 = 1,         /* 1x16 blocks, 4over6 */
-    FP4RT_Q_AMAX = 2,           /* per-tensor amax -> S_enc, S_dec */
-    FP4RT_Q_TENSOR = 3          /* quant1d only: amax and 1x16 blocks in
-                                   one cooperative launch */
+    FP4RT_Q_AMAX = 2            /* per-tensor amax -> S_enc, S_dec */
 };
 enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_TILE = 0, FP4RT_DQ_DEQUANT = 0 };
 

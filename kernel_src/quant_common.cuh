@@ -105,38 +105,14 @@ FP4RT_DEV fp4rt_i64 warp_count()
     return (fp4rt_i64)gridDim.x * blockDim.x / FP4RT_WARP;
 }
 
-/* Atomics with the ordering the amax passes need, in place of full
- * fences: the block counter's add releases this block's maximum and
- * acquires every earlier block's; the generation word is released by the
- * block that publishes S_enc and acquired by the ones waiting for it. */
+/* The amax pass's block counter add, in place of full fences: it
+ * releases this block's maximum and acquires every earlier block's. */
 FP4RT_DEV fp4rt_u32 fp4rt_add_acq_rel(fp4rt_u32 *a, fp4rt_u32 v)
 {
     fp4rt_u32 old;
     asm volatile("atom.add.acq_rel.gpu.u32 %0, [%1], %2;"
                  : "=r"(old) : "l"(a), "r"(v) : "memory");
     return old;
-}
-
-FP4RT_DEV void fp4rt_add_release(fp4rt_u32 *a, fp4rt_u32 v)
-{
-    asm volatile("red.release.gpu.global.add.u32 [%0], %1;"
-                 :: "l"(a), "r"(v) : "memory");
-}
-
-FP4RT_DEV fp4rt_u32 fp4rt_load_acquire(const fp4rt_u32 *a)
-{
-    fp4rt_u32 v;
-    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];"
-                 : "=r"(v) : "l"(a) : "memory");
-    return v;
-}
-
-FP4RT_DEV fp4rt_u32 fp4rt_load_relaxed(const fp4rt_u32 *a)
-{
-    fp4rt_u32 v;
-    asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];"
-                 : "=r"(v) : "l"(a) : "memory");
-    return v;
 }
 
 /* Programmatic dependent launch (sm_90 on; both are no-ops in a grid

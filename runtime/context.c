@@ -41,23 +41,6 @@ static int programmatic_allowed(const fp4rt_cuda_api *api, int cc_major)
     return version >= 12030;
 }
 
-/* Cooperative launches through cuLaunchKernelEx, where the device has
- * them; FP4RT_COOPERATIVE=0 turns them off. */
-static int cooperative_allowed(const fp4rt_cuda_api *api,
-                               fp4rt_cu_device dev)
-{
-    int yes = 0;
-    const char *env = getenv("FP4RT_COOPERATIVE");
-    if (env && strcmp(env, "0") == 0)
-        return 0;
-    if (!api->cuLaunchKernelEx ||
-        api->cuDeviceGetAttribute(&yes,
-                                  FP4RT_CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH,
-                                  dev) != FP4RT_CUDA_SUCCESS)
-        return 0;
-    return yes != 0;
-}
-
 /* Driver, device, target, primary context. */
 static fp4rt_status open_device(fp4rt_context *ctx, int ordinal)
 {
@@ -122,7 +105,6 @@ static fp4rt_status open_device(fp4rt_context *ctx, int ordinal)
     }
     ctx->device = ordinal;
     ctx->programmatic = programmatic_allowed(api, major);
-    ctx->cooperative = cooperative_allowed(api, ctx->cu_device);
     return FP4RT_SUCCESS;
 }
 
@@ -424,10 +406,7 @@ static fp4rt_status launch_ex(const fp4rt_context *ctx, fp4rt_cu_function fn,
     fp4rt_cu_launch_attribute attr;
     memset(&attr, 0, sizeof attr);
     attr.id = attr_id;
-    if (attr_id == FP4RT_CU_LAUNCH_ATTRIBUTE_COOPERATIVE)
-        attr.value.cooperative = 1;
-    else
-        attr.value.programmatic_stream_serialization_allowed = 1;
+    attr.value.programmatic_stream_serialization_allowed = 1;
     fp4rt_cu_launch_config cfg = {
         d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
         d->block[2], d->shared_bytes, (fp4rt_cu_stream)stream, &attr, 1
@@ -446,19 +425,6 @@ fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
     if (!ctx->programmatic)
         return fp4rt_launch(ctx, fn, d, stream, params, what);
     return launch_ex(ctx, fn, d, stream, params, what, id);
-}
-
-fp4rt_status fp4rt_launch_cooperative(const fp4rt_context *ctx,
-                                      fp4rt_cu_function fn,
-                                      const fp4rt_launch_dims *d,
-                                      void *stream, void **params,
-                                      const char *what)
-{
-    if (!ctx->cooperative)
-        return fp4rt_fail(ctx, FP4RT_ERR_INTERNAL,
-                          "%s: cooperative launch not available", what);
-    return launch_ex(ctx, fn, d, stream, params, what,
-                     FP4RT_CU_LAUNCH_ATTRIBUTE_COOPERATIVE);
 }
 
 /* ------------------------------------------------------------------ */

@@ -38,7 +38,6 @@ struct fp4rt_context {
     int sm_count;
     int l2_bytes;
     int programmatic;                /* fp4rt_launch_after may overlap */
-    int cooperative;                 /* fp4rt_launch_cooperative works */
     fp4rt_source_set *sources;
     fp4rt_cache *cache;
     fp4rt_jit jit;
@@ -99,13 +98,6 @@ int fp4rt_resident_blocks(const fp4rt_context *ctx, fp4rt_cu_function fn,
 fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
                           const fp4rt_launch_dims *dims, void *stream,
                           void **params, const char *what);
-/* A cooperative launch (every block resident at once); only where
- * ctx->cooperative, for a grid the caller has checked fits. */
-fp4rt_status fp4rt_launch_cooperative(const fp4rt_context *ctx,
-                                      fp4rt_cu_function fn,
-                                      const fp4rt_launch_dims *dims,
-                                      void *stream, void **params,
-                                      const char *what);
 /* The same for a kernel that follows one of ours which triggers its
  * dependents early (griddepcontrol.launch_dependents): where the context
  * allows (ctx->programmatic), it may start before that one has finished,

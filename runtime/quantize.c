@@ -20,13 +20,10 @@ struct fp4rt_quantizer {
     fp4rt_qdesc q;
     fp4rt_cu_function main_fn;   /* writes codes and scales */
     fp4rt_cu_function amax_fn;   /* PER_TENSOR: the amax pass first */
-    fp4rt_cu_function tensor_fn; /* PER_TENSOR, plain 1D: one launch */
-    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits, a counter, and
-                                    the one-launch generation and S_enc */
+    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits and a counter */
     unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
     int main_resident;           /* blocks of main_fn a multiprocessor holds */
     int amax_resident;
-    int tensor_resident;
 };
 
 static const char create_what[] = "fp4rt_quantizer_create";
@@ -80,14 +77,6 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
                                               FP4RT_Q_THREADS, 0,
                                               FALLBACK_BLOCKS_PER_SM);
-    /* Plain 1x16 blocks on a device with cooperative launches: small
-     * inputs take the amax and the quantization in one launch. */
-    if (module == FP4RT_MOD_QUANT1D + (size_t)qz->q.d.input_dtype &&
-        entry == FP4RT_Q_PLAIN && !qz->q.grouped && qz->ctx->cooperative) {
-        qz->tensor_fn = fns[FP4RT_Q_TENSOR];
-        qz->tensor_resident = fp4rt_resident_blocks(
-            qz->ctx, qz->tensor_fn, FP4RT_Q_THREADS, 0, 0);
-    }
     /* The amax pass leaves its workspace zeroed for the next run. */
     st = fp4rt_mem_alloc(qz->ctx, WORKSPACE_BYTES, &qz->workspace);
     if (st == FP4RT_SUCCESS)
@@ -354,29 +343,6 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
     return fp4rt_launch(qz->ctx, qz->main_fn, &d, stream, params, run_what);
 }
 
-/* The one-launch per-tensor kernel gives each warp at most one unit, and
- * its grid must be resident all at once. */
-static int run_tensor_fits(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
-{
-    if (!qz->tensor_fn || qz->tensor_resident < 1 || p->items < 1)
-        return 0;
-    int64_t blocks = (span_threads(p->items) + FP4RT_Q_THREADS - 1) /
-                     FP4RT_Q_THREADS;
-    return blocks <= (int64_t)qz->ctx->sm_count * qz->tensor_resident;
-}
-
-static fp4rt_status run_tensor(const fp4rt_quantizer *qz, fp4rt_qparams *p,
-                               void *stream)
-{
-    int64_t blocks = (span_threads(p->items) + FP4RT_Q_THREADS - 1) /
-                     FP4RT_Q_THREADS;
-    fp4rt_launch_dims d = { { (unsigned)blocks, 1, 1 },
-                            { FP4RT_Q_THREADS, 1, 1 }, 0 };
-    void *params[] = { p };
-    return fp4rt_launch_cooperative(qz->ctx, qz->tensor_fn, &d, stream,
-                                    params, run_what);
-}
-
 fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
                                  const fp4rt_quantize_args *args,
                                  void *stream)
@@ -396,8 +362,6 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
     if (st != FP4RT_SUCCESS)
         return st;
     fill_params(qz, &a, stride, &p);
-    if (run_tensor_fits(qz, &p))
-        return run_tensor(qz, &p, stream);
     if (qz->q.d.global_mode == FP4RT_GLOBAL_PER_TENSOR) {
         st = run_amax(qz, &p, stream);
         if (st != FP4RT_SUCCESS)
