@@ -21,15 +21,12 @@
 #define OUT_BYTES 2
 #endif
 
-/* Segments a warp takes a step (the loads in flight), resident blocks
- * the registers are budgeted for, and whether the outputs are stored with
- * the streaming (evict-first) hint: 1, measured on H200 as faster for
- * 8192x4096 (27.1 against 30.2 us) and no slower elsewhere. */
+/* Segments a warp takes a step (the loads in flight; 8 measured slower
+ * on H200), and whether the outputs are stored with the streaming
+ * (evict-first) hint: 1, measured on H200 as faster for 8192x4096 (27.1
+ * against 30.2 us) and no slower elsewhere. */
 #ifndef FP4RT_DQ_SEGS
 #define FP4RT_DQ_SEGS FP4RT_Q_SEGS
-#endif
-#ifndef FP4RT_DQ_MIN_BLOCKS
-#define FP4RT_DQ_MIN_BLOCKS 1
 #endif
 #ifndef FP4RT_DQ_STREAM
 #define FP4RT_DQ_STREAM 1
@@ -168,8 +165,7 @@ FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
 /* One thread per 8 elements: a warp reads 128 contiguous code bytes and
  * writes 256 contiguous outputs per segment, SEGS segments of one row a
  * step, every load issued first. */
-extern "C" __global__ void
-__launch_bounds__(FP4RT_Q_THREADS, FP4RT_DQ_MIN_BLOCKS)
+extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_dequant(const fp4rt_dqparams p)
 {
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;

@@ -32,25 +32,6 @@ struct fp4rt_raw {
 
 typedef fp4rt_raw<FP4RT_RAW_VECS> fp4rt_raw16;
 
-/* FP4RT_LOAD_HINT 1 (sm_80 on): input loads skip L1 and ask L2 for
- * 256-byte lines; a knob for measurement, off by default. */
-#ifndef FP4RT_LOAD_HINT
-#define FP4RT_LOAD_HINT 0
-#endif
-
-FP4RT_DEV uint4 fp4rt_load_vec(const uint4 *src)
-{
-#if FP4RT_LOAD_HINT && FP4RT_CC >= 80
-    uint4 v;
-    asm("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, "
-        "[%4];"
-        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(src));
-    return v;
-#else
-    return __ldg(src);
-#endif
-}
-
 /* The elements from element col of a row on (col a multiple of 8). */
 template <int VECS>
 FP4RT_DEV fp4rt_raw<VECS> fp4rt_load(const char *row, fp4rt_i64 col)
@@ -59,7 +40,7 @@ FP4RT_DEV fp4rt_raw<VECS> fp4rt_load(const char *row, fp4rt_i64 col)
     fp4rt_raw<VECS> r;
 #pragma unroll
     for (int k = 0; k < VECS; k++)
-        r.v[k] = fp4rt_load_vec(src + k);
+        r.v[k] = __ldg(src + k);
     return r;
 }
 

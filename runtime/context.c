@@ -394,18 +394,20 @@ fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
     return fp4rt_cu_check(ctx, r, what);
 }
 
-/* cuLaunchKernelEx with one attribute set to 1. */
-static fp4rt_status launch_ex(const fp4rt_context *ctx, fp4rt_cu_function fn,
-                              const fp4rt_launch_dims *d, void *stream,
-                              void **params, const char *what, int attr_id)
+fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
+                                fp4rt_cu_function fn,
+                                const fp4rt_launch_dims *d, void *stream,
+                                void **params, const char *what)
 {
+    if (!ctx->programmatic)
+        return fp4rt_launch(ctx, fn, d, stream, params, what);
     int pushed;
     fp4rt_status st = fp4rt_ctx_enter(ctx, &pushed);
     if (st != FP4RT_SUCCESS)
         return st;
     fp4rt_cu_launch_attribute attr;
     memset(&attr, 0, sizeof attr);
-    attr.id = attr_id;
+    attr.id = FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
     attr.value.programmatic_stream_serialization_allowed = 1;
     fp4rt_cu_launch_config cfg = {
         d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
@@ -414,17 +416,6 @@ static fp4rt_status launch_ex(const fp4rt_context *ctx, fp4rt_cu_function fn,
     fp4rt_cu_result r = ctx->api->cuLaunchKernelEx(&cfg, fn, params, NULL);
     fp4rt_ctx_leave(ctx, pushed);
     return fp4rt_cu_check(ctx, r, what);
-}
-
-fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
-                                fp4rt_cu_function fn,
-                                const fp4rt_launch_dims *d, void *stream,
-                                void **params, const char *what)
-{
-    int id = FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    if (!ctx->programmatic)
-        return fp4rt_launch(ctx, fn, d, stream, params, what);
-    return launch_ex(ctx, fn, d, stream, params, what, id);
 }
 
 /* ------------------------------------------------------------------ */
