@@ -39,9 +39,9 @@ FP4RT_DEV fp4rt_i64 fp4rt_run_rows(const fp4rt_qparams &p)
 /* A warp's walk over units                                            */
 /* ------------------------------------------------------------------ */
 
-/* Units u = warp, warp + warps, ... of rows * upr units, as (row, unit in
- * row) without a division a step; with reverse, from the last unit
- * backwards. */
+/* Units u = i, i + n, ... of rows * upr units (i a warp's or a thread's
+ * index, n their count), as (row, unit in row) without a division a step;
+ * with reverse, from the last unit backwards. */
 typedef struct unit_step {
     fp4rt_i64 dr, dq, upr, rows;
     int reverse;
@@ -52,25 +52,24 @@ typedef struct unit_walk {
 } unit_walk;
 
 FP4RT_DEV unit_step unit_steps(fp4rt_i64 rows, fp4rt_i64 upr, int reverse,
-                               fp4rt_i64 warps)
+                               fp4rt_i64 n)
 {
     unit_step s;
     s.rows = rows;
     s.upr = upr;
     s.reverse = reverse;
-    s.dr = warps / upr;
-    s.dq = warps - s.dr * upr;
+    s.dr = n / upr;
+    s.dq = n - s.dr * upr;
     return s;
 }
 
-FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 warp,
-                               fp4rt_i64 warps)
+FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 i, fp4rt_i64 n)
 {
     unit_walk w;
     fp4rt_i64 total = s.rows * s.upr;
-    w.r = warp / s.upr;
-    w.q = warp - w.r * s.upr;
-    w.left = warp < total ? (total - warp + warps - 1) / warps : 0;
+    w.r = i / s.upr;
+    w.q = i - w.r * s.upr;
+    w.left = i < total ? (total - i + n - 1) / n : 0;
     return w;
 }
 

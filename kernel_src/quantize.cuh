@@ -304,50 +304,16 @@ FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
     return v;
 }
 
-/* Walks a thread's items of a grid-stride loop as (row, item-in-row) pairs
- * without a 64-bit division per item; with reverse, from the last item
- * backwards. */
-typedef struct item_walk {
-    fp4rt_i64 r, q, dr, dq, nq, rows, left;
-    int reverse;
-} item_walk;
-
-FP4RT_DEV item_walk walk_start(fp4rt_i64 rows, fp4rt_i64 nq, int reverse)
+/* A thread's walk over its items (quant_common.cuh's unit walk, a thread
+ * a unit). */
+FP4RT_DEV fp4rt_i64 thread_id()
 {
-    item_walk w;
-    fp4rt_i64 first = (fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x;
-    fp4rt_i64 step = (fp4rt_i64)gridDim.x * blockDim.x;
-    fp4rt_i64 items = rows * nq;
-    w.r = first / nq;
-    w.q = first - w.r * nq;
-    w.dr = step / nq;
-    w.dq = step - w.dr * nq;
-    w.nq = nq;
-    w.rows = rows;
-    w.left = first < items ? (items - first + step - 1) / step : 0;
-    w.reverse = reverse;
-    return w;
+    return (fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x;
 }
 
-FP4RT_DEV void walk_next(item_walk &w)
+FP4RT_DEV fp4rt_i64 thread_count()
 {
-    w.r += w.dr;
-    w.q += w.dq;
-    if (w.q >= w.nq) {
-        w.q -= w.nq;
-        w.r++;
-    }
-    w.left--;
-}
-
-FP4RT_DEV fp4rt_i64 walk_row(const item_walk &w)
-{
-    return w.reverse ? w.rows - 1 - w.r : w.r;
-}
-
-FP4RT_DEV fp4rt_i64 walk_item(const item_walk &w)
-{
-    return w.reverse ? w.nq - 1 - w.q : w.q;
+    return (fp4rt_i64)gridDim.x * blockDim.x;
 }
 
 /* ------------------------------------------------------------------ */
@@ -371,11 +337,13 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
     fp4rt_i64 nq = (p.kb + p.bpi - 1) / p.bpi;
     float s_static = p.num_experts ? 0.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
-    for (item_walk w = walk_start(p.items / nq, nq, p.reverse); w.left > 0;
-         walk_next(w)) {
-        fp4rt_i64 b0 = walk_item(w) * p.bpi;
+    fp4rt_i64 threads = thread_count();
+    unit_step s = unit_steps(p.items / nq, nq, p.reverse, threads);
+    for (unit_walk w = unit_start(s, thread_id(), threads); w.left > 0;
+         unit_next(w, s)) {
+        fp4rt_i64 b0 = unit_in_row(w, s) * p.bpi;
         int nb = item_blocks(p, b0, p.bpi);
-        row_ref ref = resolve_row(p, walk_row(w), rows, off, pad);
+        row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
         if (ref.m == ROW_PAD)
             store_scales(p, ref.srow, b0, nb, 0u);
         if (ref.m < 0)
@@ -423,7 +391,10 @@ FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
     fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
     float v = 0.0f;
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    for (item_walk w = walk_start(rows, nq, 0); w.left > 0; walk_next(w)) {
+    fp4rt_i64 threads = thread_count();
+    unit_step s = unit_steps(rows, nq, 0, threads);
+    for (unit_walk w = unit_start(s, thread_id(), threads); w.left > 0;
+         unit_next(w, s)) {
         fp4rt_i64 b0 = w.q * BLOCKS;
         v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
     }
