@@ -211,6 +211,17 @@ int main(int argc, char **argv)
                  (long long)cols);
         if (!strstr(shape, shape_filter))
             continue;
+        if (!small) {
+            /* What a copy of the shape's bf16 input reaches, call by call
+             * like the rows below: a smaller transfer pays its launch and
+             * ramp more dearly than the 2 GiB ceiling does. */
+            size_t in_bytes = (size_t)(rows * cols) * 2;
+            double same = bench_copy_ceiling(&r, in_bytes);
+            printf("# %s: a copy of its %.0f MB of input reaches %.0f GB/s, "
+                   "%.1f%% of the ceiling\n",
+                   shape, (double)in_bytes / 1e6, same,
+                   100.0 * same / ceiling);
+        }
         bufs b;
         alloc_bufs(ctx, rows, cols, &b);
         double static_ms = 0.0;

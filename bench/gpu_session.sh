@@ -53,6 +53,9 @@ if has selftest; then
     timeout 240 ./fp4rt selftest --exhaustive --cases 60 >"$out/selftest.log" 2>&1
     note "selftest: exit $? :: $(tail -n 1 "$out/selftest.log")"
     grep FAIL "$out/selftest.log" | head -n 20 | tee -a "$summary"
+    FP4RT_Q1D_BULK=0 timeout 120 ./fp4rt selftest --cases 40 \
+        >"$out/selftest-register.log" 2>&1
+    note "selftest, register-fed 1D kernels: exit $? :: $(tail -n 1 "$out/selftest-register.log")"
 fi
 
 if has bench; then

@@ -168,6 +168,7 @@ FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_dequant(const fp4rt_dqparams p)
 {
+    fp4rt_grid_enter();
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * HB;
     fp4rt_i64 warps = warp_count();

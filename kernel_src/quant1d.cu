@@ -9,6 +9,7 @@
  */
 #include "quant_half.cuh"
 #include "quantize.cuh"
+#include "quant_bulk.cuh"
 
 #define SEG_ELEMS FP4RT_Q_SEG_ELEMS
 #define SEGS FP4RT_Q_SEGS
@@ -299,7 +300,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
-    fp4rt_wait_for_prior_grid();
+    fp4rt_grid_enter();
     quant1d_spans<false>(p);
 }
 
@@ -307,7 +308,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6(const fp4rt_qparams p)
 {
-    fp4rt_wait_for_prior_grid();
+    fp4rt_grid_enter();
     QUANT1D_4O6<true>(p);
 }
 
@@ -347,7 +348,7 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax(const fp4rt_qparams p)
 {
-    fp4rt_let_dependents_launch();
+    fp4rt_grid_enter();
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;

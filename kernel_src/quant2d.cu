@@ -41,7 +41,7 @@ FP4RT_DEV void store_tile_scale(const fp4rt_qparams &p, fp4rt_i64 m0,
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_TILE_THREADS)
 fp4rt_quant2d(const fp4rt_qparams p)
 {
-    fp4rt_wait_for_prior_grid();
+    fp4rt_grid_enter();
     int swizzled = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED;
     fp4rt_i64 rows = p.rows;
     fp4rt_i64 tiles_c = swizzled ? fp4rt_round_up(p.kb, FP4RT_SWZ_COLS) : p.kb;

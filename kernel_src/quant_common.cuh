@@ -115,10 +115,7 @@ FP4RT_DEV fp4rt_u32 fp4rt_add_acq_rel(fp4rt_u32 *a, fp4rt_u32 v)
 }
 
 /* Programmatic dependent launch (sm_90 on; both are no-ops in a grid
- * launched plainly).  The amax passes let the quantizer launched after
- * them start at once; the quantizers wait, in every thread and before
- * anything else, until the amax pass has finished and its S_enc is
- * visible (runtime: fp4rt_launch_after). */
+ * launched plainly): fp4rt_grid_enter below. */
 FP4RT_DEV void fp4rt_let_dependents_launch()
 {
 #if FP4RT_CC >= 90
@@ -131,6 +128,18 @@ FP4RT_DEV void fp4rt_wait_for_prior_grid()
 #if FP4RT_CC >= 90
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+}
+
+/* The first statement of every quantize and dequantize kernel: waits
+ * until the grid before it has finished and its writes are visible, then
+ * lets the kernel after it launch (to wait in turn while this one runs;
+ * triggering before the wait would let a chain of launches pile up, all
+ * waiting).  Every kernel is launched as a programmatic dependent where
+ * the context allows it (runtime: fp4rt_launch_after). */
+FP4RT_DEV void fp4rt_grid_enter()
+{
+    fp4rt_wait_for_prior_grid();
+    fp4rt_let_dependents_launch();
 }
 
 FP4RT_DEV float fp4rt_warp_max(float v)
@@ -279,15 +288,16 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
 #endif
 #endif
 
-/* The 16 codes of a block with scale code sf, packed 8 to a word.  finite:
- * the block holds no NaN or Inf (fp4rt_block_finite). */
-FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
-                                 float s_dec, int finite, fp4rt_u32 out[2])
+/* The 16 codes of a block with scale code sf and its encode scale enc
+ * (fp4rt_block_enc), packed 8 to a word.  finite: the block holds no NaN
+ * or Inf (fp4rt_block_finite). */
+FP4RT_DEV void fp4rt_block_codes_enc(const float x[FP4RT_SF_VEC],
+                                     fp4rt_u32 sf, float enc, int finite,
+                                     fp4rt_u32 out[2])
 {
     out[0] = out[1] = 0u;
     if (sf == 0u)
         return;
-    float enc = fp4rt_block_enc(sf, s_dec);
 #if !FP4RT_HAS_E2M1_CVT
     if (finite) {
         out[0] = fp4rt_magnitudes8(x, enc) | fp4rt_sign_nibbles8(x);
@@ -301,6 +311,13 @@ FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
     for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
         out[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * enc, x[2 * i + 1] * enc)
                        << (8 * (i & 3));
+}
+
+FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
+                                 float s_dec, int finite, fp4rt_u32 out[2])
+{
+    fp4rt_block_codes_enc(x, sf, sf ? fp4rt_block_enc(sf, s_dec) : 0.0f,
+                          finite, out);
 }
 
 /* The error of a block's codes c under scale code sf, summed in element

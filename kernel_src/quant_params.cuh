@@ -30,6 +30,13 @@
  * the plain 1D quantizer takes as many groups of 32 blocks a step. */
 #define FP4RT_Q_SEG_ELEMS 256
 #define FP4RT_Q_SEGS 4
+/* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
+ * producer warp) a thread block, and a ring of stages of tile bytes in
+ * dynamic shared memory. */
+#define FP4RT_QB_CONSUMER_THREADS 256
+#define FP4RT_QB_TILE_BYTES_DEFAULT 32768
+#define FP4RT_QB_STAGES_DEFAULT 3
+#define FP4RT_QB_SMEM_BYTES (FP4RT_QB_TILE_BYTES_DEFAULT * FP4RT_QB_STAGES_DEFAULT)
 
 typedef struct fp4rt_qparams {
     fp4rt_u64 input;          /* elements, row stride in_stride */

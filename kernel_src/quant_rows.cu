@@ -10,6 +10,7 @@ extern "C" __global__ void __launch_bounds__(FP4RT_Q_ROW_THREADS_MAX)
 fp4rt_quant1d_rowscale(const fp4rt_qparams p)
 {
     __shared__ float scratch[32];
+    fp4rt_grid_enter();
     fp4rt_i64 r = blockIdx.x, rows = fp4rt_run_rows(p);
     fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
     if (r >= rows) {

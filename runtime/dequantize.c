@@ -122,5 +122,6 @@ fp4rt_status fp4rt_dequantizer_run(fp4rt_dequantizer *dq,
     fp4rt_launch_dims d = { { (unsigned)(blocks < cap ? blocks : cap), 1, 1 },
                             { FP4RT_Q_THREADS, 1, 1 }, 0 };
     void *params[] = { &p };
-    return fp4rt_launch(dq->ctx, dq->fn, &d, stream, params, run_what);
+    return fp4rt_launch_after(dq->ctx, dq->fn, &d, stream, params,
+                              run_what);
 }

@@ -98,11 +98,11 @@ int fp4rt_resident_blocks(const fp4rt_context *ctx, fp4rt_cu_function fn,
 fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
                           const fp4rt_launch_dims *dims, void *stream,
                           void **params, const char *what);
-/* The same for a kernel that follows one of ours which triggers its
- * dependents early (griddepcontrol.launch_dependents): where the context
- * allows (ctx->programmatic), it may start before that one has finished,
- * and must execute griddepcontrol.wait in every thread before its first
- * access to anything the one before writes, and before it exits. */
+/* The same for a kernel that begins with fp4rt_grid_enter (every quantize
+ * and dequantize kernel: griddepcontrol.wait in every thread before any
+ * memory access): where the context allows (ctx->programmatic), it is
+ * launched as a programmatic dependent, so that it may start while the
+ * kernel before it in the stream finishes, ours or the caller's. */
 fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
                                 fp4rt_cu_function fn,
                                 const fp4rt_launch_dims *dims, void *stream,

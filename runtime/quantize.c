@@ -24,6 +24,8 @@ struct fp4rt_quantizer {
     unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
     int main_resident;           /* blocks of main_fn a multiprocessor holds */
     int amax_resident;
+    fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
+    int bulk_resident;
 };
 
 static const char create_what[] = "fp4rt_quantizer_create";
@@ -49,6 +51,48 @@ static void pick_kernel(const fp4rt_qdesc *q, size_t *module, int *entry)
     }
 }
 
+/* The bulk-copy 1D kernels (quant_bulk.cuh) take the plain 1D
+ * descriptors with one S_enc a launch, on sm_90 and later;
+ * FP4RT_Q1D_BULK=0 keeps the register kernels. */
+static int bulk_applies(const fp4rt_quantizer *qz)
+{
+    const fp4rt_quantizer_desc *d = &qz->q.d;
+    const char *env = getenv("FP4RT_Q1D_BULK");
+    if (env && strcmp(env, "0") == 0)
+        return 0;
+    return qz->ctx->arch->cc >= 90 && d->block == FP4RT_BLOCK_1D &&
+           d->fusion == FP4RT_FUSION_NONE && !qz->q.grouped &&
+           (d->global_mode == FP4RT_GLOBAL_STATIC ||
+            d->global_mode == FP4RT_GLOBAL_PER_TENSOR);
+}
+
+static fp4rt_status load_bulk(fp4rt_quantizer *qz, size_t module,
+                              fp4rt_cu_function const *fns)
+{
+    if (module < FP4RT_MOD_QUANT1D || module >= FP4RT_MOD_QUANT1D + 3 ||
+        !bulk_applies(qz))
+        return FP4RT_SUCCESS;
+    fp4rt_cu_function fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
+                                   ? FP4RT_Q_BULK_4OVER6
+                                   : FP4RT_Q_BULK];
+    int pushed;
+    fp4rt_status st = fp4rt_ctx_enter(qz->ctx, &pushed);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    fp4rt_cu_result r = qz->ctx->api->cuFuncSetAttribute(
+        fn, FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        FP4RT_QB_SMEM_BYTES);
+    fp4rt_ctx_leave(qz->ctx, pushed);
+    if (r != FP4RT_CUDA_SUCCESS)
+        return fp4rt_cu_check(qz->ctx, r,
+                              "fp4rt_quantizer_create: shared memory of the "
+                              "bulk-copy kernel");
+    qz->bulk_fn = fn;
+    qz->bulk_resident = fp4rt_resident_blocks(
+        qz->ctx, fn, FP4RT_QB_CONSUMER_THREADS + 32, FP4RT_QB_SMEM_BYTES, 1);
+    return FP4RT_SUCCESS;
+}
+
 static fp4rt_status load_kernels(fp4rt_quantizer *qz)
 {
     fp4rt_cu_function const *fns;
@@ -64,8 +108,9 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
         qz->q.d.block == FP4RT_BLOCK_2D ? FP4RT_Q_TILE_THREADS
                                         : FP4RT_Q_THREADS,
         qz->grouped_smem, FALLBACK_BLOCKS_PER_SM);
-    if (qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
-        return FP4RT_SUCCESS;
+    st = load_bulk(qz, module, fns);
+    if (st != FP4RT_SUCCESS || qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
+        return st;
     size_t amax_module = (qz->q.d.fusion != FP4RT_FUSION_NONE
                               ? FP4RT_MOD_QUANTGLU
                               : FP4RT_MOD_QUANT1D) +
@@ -301,8 +346,36 @@ static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
         { FP4RT_Q_THREADS, 1, 1 }, 0
     };
     void *params[] = { p };
-    return fp4rt_launch(qz->ctx, qz->amax_fn, &d, stream, params,
+    return fp4rt_launch_after(qz->ctx, qz->amax_fn, &d, stream, params,
                         "fp4rt_quantizer_run: amax pass");
+}
+
+/* Blocks of input a tile of the bulk-copy kernel holds. */
+static int64_t bulk_tile_blocks(const fp4rt_quantizer *qz)
+{
+    return FP4RT_QB_TILE_BYTES_DEFAULT /
+           (FP4RT_SF_VEC * (int64_t)qz->q.elem_size);
+}
+
+/* The bulk kernel takes runs of at least a tile per multiprocessor (the
+ * register kernel spreads smaller ones wider); it counts its tiles in 32
+ * bits (far beyond any real run: 2^31 tiles are 2^44 bytes of input). */
+static int use_bulk(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
+{
+    int64_t tiles = p->rows * p->kb / bulk_tile_blocks(qz);
+    return qz->bulk_fn && tiles >= qz->ctx->sm_count &&
+           tiles < ((int64_t)1 << 31);
+}
+
+/* One thread block a tile, at most as many as are resident at once. */
+static unsigned bulk_grid(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
+{
+    int64_t tiles = (p->rows * p->kb + bulk_tile_blocks(qz) - 1) /
+                    bulk_tile_blocks(qz);
+    int64_t cap = (int64_t)qz->ctx->sm_count * qz->bulk_resident;
+    if (tiles > cap)
+        tiles = cap;
+    return tiles < 1 ? 1u : (unsigned)tiles;
 }
 
 static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
@@ -335,12 +408,18 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
     if (rows == 0)
         return FP4RT_SUCCESS;
     void *params[] = { p };
-    /* After the amax pass the kernel may start while that pass finishes
-     * (it waits for S_enc on the device). */
-    if (q->d.global_mode == FP4RT_GLOBAL_PER_TENSOR)
-        return fp4rt_launch_after(qz->ctx, qz->main_fn, &d, stream, params,
+    if (use_bulk(qz, p)) {
+        fp4rt_launch_dims b = {
+            { bulk_grid(qz, p), 1, 1 },
+            { FP4RT_QB_CONSUMER_THREADS + 32, 1, 1 }, FP4RT_QB_SMEM_BYTES
+        };
+        return fp4rt_launch_after(qz->ctx, qz->bulk_fn, &b, stream, params,
                                   run_what);
-    return fp4rt_launch(qz->ctx, qz->main_fn, &d, stream, params, run_what);
+    }
+    /* It may start while the kernel before it (the amax pass, or the
+     * caller's) finishes: it waits for that one's writes on the device. */
+    return fp4rt_launch_after(qz->ctx, qz->main_fn, &d, stream, params,
+                              run_what);
 }
 
 fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,

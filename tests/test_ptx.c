@@ -87,12 +87,27 @@ int main(void)
     ok(q90 && strstr(q90, "griddepcontrol.wait") &&
            strstr(q90, "griddepcontrol.launch_dependents"),
        "sm_90a quantizer: programmatic dependent launch");
+    /* The bulk-copy kernel: a ring of stages filled by cp.async.bulk,
+     * completed and released through mbarriers. */
+    const char *bulk = entry_body(q90, "fp4rt_quant1d_bulk");
+    ok(bulk && strstr(bulk, "cp.async.bulk.shared::cluster.global") &&
+           strstr(bulk, "mbarrier.try_wait.parity") &&
+           strstr(bulk, "mbarrier.arrive.expect_tx"),
+       "sm_90a bulk quantizer: bulk copies and mbarriers");
     free(q90);
+    char *q120 = module_ptx("sm_120a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_F16);
+    bulk = entry_body(q120, "fp4rt_quant1d_bulk_4o6");
+    ok(bulk && strstr(bulk, "cp.async.bulk.shared::cluster.global"),
+       "sm_120a bulk quantizer (4over6): bulk copies too");
+    free(q120);
     char *q80 = module_ptx("sm_80", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
     ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "xorsign.abs"),
        "sm_80 quantizer: FP32-pipe rounding, no sm_86 packed maximum");
     ok(q80 && !strstr(q80, "griddepcontrol"),
        "sm_80 quantizer: no grid dependency control (sm_90 on)");
+    ok(q80 && entry_body(q80, "fp4rt_quant1d_bulk") &&
+           !strstr(q80, "cp.async.bulk"),
+       "sm_80 quantizer: the bulk entry exists, empty (sm_90 on)");
     free(q80);
     char *q121 = module_ptx("sm_121a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
     ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, "fma.rn.sat.f32"),

@@ -1,0 +1,409 @@
+/*
+ * 1x16-block quantization fed by bulk copies (sm_90 on): fp4rt_quant1d_bulk
+ * and fp4rt_quant1d_bulk_4o6, for a static or device-computed S_enc (not
+ * grouped) and an input whose rows start on 16 bytes.
+ *
+ * The run's blocks, in row-major order, are cut into tiles of
+ * FP4RT_QB_TILE_BYTES of input.  One producer warp per thread block copies
+ * tiles into a ring of FP4RT_QB_STAGES shared-memory stages with
+ * cp.async.bulk (one copy a tile for contiguous rows, else one a row
+ * piece), each stage completing an mbarrier ("full") by its byte count;
+ * the consumer warps quantize a stage from shared memory and release it
+ * ("empty").  The data in flight sits in shared memory, not registers, so
+ * a multiprocessor keeps far more of it in flight than the register
+ * kernel can.  Thread blocks take every gridDim.x-th tile.  The plain
+ * kernel takes each block's encode scale from a table of the 127 scale
+ * codes' (one S_dec a launch), not a division.
+ *
+ * Swizzled padding rows get their zero scales after the tiles.
+ */
+#ifndef FP4RT_QUANT_BULK_CUH
+#define FP4RT_QUANT_BULK_CUH
+
+#include "quantize.cuh"
+
+#ifndef FP4RT_QB_TILE_BYTES
+#define FP4RT_QB_TILE_BYTES FP4RT_QB_TILE_BYTES_DEFAULT
+#endif
+#ifndef FP4RT_QB_STAGES
+#define FP4RT_QB_STAGES FP4RT_QB_STAGES_DEFAULT
+#endif
+#if FP4RT_QB_TILE_BYTES * FP4RT_QB_STAGES > FP4RT_QB_SMEM_BYTES
+#error "the ring exceeds the dynamic shared memory the launcher gives"
+#endif
+#define QB_CONSUMERS FP4RT_QB_CONSUMER_THREADS
+#define QB_TILE_BLOCKS (FP4RT_QB_TILE_BYTES / (FP4RT_SF_VEC * FP4RT_ELEM_BYTES))
+#define QB_BLOCK_BYTES (FP4RT_SF_VEC * FP4RT_ELEM_BYTES)
+
+#if FP4RT_CC >= 90
+
+/* The shared-window address of p (volatile: computed once where it is
+ * asked, not again inside the loops). */
+FP4RT_DEV fp4rt_u32 smem_addr(const void *p)
+{
+    fp4rt_u64 a;
+    asm volatile("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
+    return (fp4rt_u32)a;
+}
+
+FP4RT_DEV void mbar_init(fp4rt_u64 *bar, fp4rt_u32 count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;"
+                 :: "r"(smem_addr(bar)), "r"(count) : "memory");
+}
+
+FP4RT_DEV void mbar_expect_tx(fp4rt_u64 *bar, fp4rt_u32 bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
+                 :: "r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+
+FP4RT_DEV void mbar_arrive(fp4rt_u64 *bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];"
+                 :: "r"(smem_addr(bar)) : "memory");
+}
+
+FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
+{
+    fp4rt_u32 done;
+    do {
+        asm volatile("{\n\t.reg .pred p;\n\t"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                     "selp.u32 %0, 1, 0, p;\n\t}"
+                     : "=r"(done) : "r"(smem_addr(bar)), "r"(parity)
+                     : "memory");
+    } while (!done);
+}
+
+/* bytes (a multiple of 16) from global src to shared dst, both on 16
+ * bytes, completing on bar. */
+#ifndef FP4RT_QB_EVICT_FIRST
+#define FP4RT_QB_EVICT_FIRST 0
+#endif
+
+FP4RT_DEV void bulk_copy(void *dst, const void *src, fp4rt_u32 bytes,
+                         fp4rt_u64 *bar)
+{
+#if FP4RT_QB_EVICT_FIRST
+    fp4rt_u64 policy;
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;"
+                 : "=l"(policy));
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
+                 "::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;"
+                 :: "r"(smem_addr(dst)), "l"(src), "r"(bytes),
+                    "r"(smem_addr(bar)), "l"(policy) : "memory");
+#else
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
+                 "::bytes [%0], [%1], %2, [%3];"
+                 :: "r"(smem_addr(dst)), "l"(src), "r"(bytes),
+                    "r"(smem_addr(bar)) : "memory");
+#endif
+}
+
+/* The tiling of a launch: the run's rows x kb blocks in row-major order,
+ * cut every QB_TILE_BLOCKS blocks (a tile may hold the end of one row and
+ * the start of the next). */
+typedef struct qb_tiling {
+    fp4rt_i64 rows;       /* rows of the run */
+    fp4rt_i64 total;      /* blocks of the run */
+    fp4rt_u32 tiles;
+    int contiguous;       /* rows follow each other in memory */
+} qb_tiling;
+
+FP4RT_DEV qb_tiling qb_tiles(const fp4rt_qparams &p)
+{
+    qb_tiling t;
+    t.rows = fp4rt_run_rows(p);
+    t.total = t.rows * p.kb;
+    t.tiles = (fp4rt_u32)((t.total + QB_TILE_BLOCKS - 1) / QB_TILE_BLOCKS);
+    t.contiguous = p.in_stride == p.cols;
+    return t;
+}
+
+/* The tile a thread block takes k-th (from the end with p.reverse). */
+FP4RT_DEV fp4rt_u32 qb_tile_index(const fp4rt_qparams &p, const qb_tiling &t,
+                                  fp4rt_u32 k)
+{
+    fp4rt_u32 tile = blockIdx.x + k * gridDim.x;
+    return p.reverse ? t.tiles - 1 - tile : tile;
+}
+
+FP4RT_DEV fp4rt_u32 qb_tile_blocks(const qb_tiling &t, fp4rt_u32 tile)
+{
+    fp4rt_i64 left = t.total - (fp4rt_i64)tile * QB_TILE_BLOCKS;
+    return left < QB_TILE_BLOCKS ? (fp4rt_u32)left : QB_TILE_BLOCKS;
+}
+
+/* The scale bytes of the tile in stage s, in shared memory: the
+ * consumers write them there, the producer warp stores them. */
+__shared__ __align__(16) fp4rt_u8 qb_scale_buf[FP4RT_QB_STAGES][QB_TILE_BLOCKS];
+
+/* Stores the scales of a tile the consumers have finished: linear ones a
+ * word a lane (they follow the blocks' order); swizzled ones by groups of
+ * four blocks of a row (one word) when K / 16 is a multiple of 4, else a
+ * byte at a time with the row's padding bytes, rows and columns from a
+ * walk without a division a step. */
+FP4RT_DEV void qb_store_scales(const fp4rt_qparams &p, const qb_tiling &t,
+                               fp4rt_u32 tile, fp4rt_u32 s)
+{
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
+    fp4rt_u32 n = qb_tile_blocks(t, tile);
+    fp4rt_i64 g0 = (fp4rt_i64)tile * QB_TILE_BLOCKS, kb = p.kb;
+    const fp4rt_u8 *buf = qb_scale_buf[s];
+    fp4rt_u8 *out = (fp4rt_u8 *)p.scales;
+    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED) {
+        /* g0 is a multiple of the tile, the scales 4-byte aligned. */
+        for (fp4rt_u32 w = lane; w < n / 4; w += FP4RT_WARP)
+            ((fp4rt_u32 *)(out + g0))[w] = ((const fp4rt_u32 *)buf)[w];
+        for (fp4rt_u32 i = (n & ~3u) + lane; i < n; i += FP4RT_WARP)
+            out[g0 + i] = buf[i];
+        return;
+    }
+    fp4rt_i64 band = fp4rt_round_up(kb, FP4RT_SWZ_COLS) * FP4RT_SWZ_ROWS;
+    fp4rt_u32 group = (kb & 3) == 0 ? 4u : 1u;
+    fp4rt_i64 g = g0 + group * lane, step = group * FP4RT_WARP;
+    fp4rt_i64 row = g / kb, cb = g - row * kb;
+    fp4rt_i64 drow = step / kb, dcb = step - drow * kb;
+    for (fp4rt_u32 i = group * lane; i < n; i += step) {
+        fp4rt_u32 mi = (fp4rt_u32)row, ci = (fp4rt_u32)cb;
+        fp4rt_u8 *at = out + (row >> 7) * band + (mi & 31u) * 16u +
+                       ((mi >> 5) & 3u) * 4u +
+                       (ci >> 2) * FP4RT_SWZ_TILE_BYTES + (ci & 3u);
+        if (group == 4) {
+            *(fp4rt_u32 *)at = *(const fp4rt_u32 *)(buf + i);
+        } else {
+            at[0] = buf[i];
+            if (ci == (fp4rt_u32)kb - 1)
+                for (fp4rt_u32 b = (ci & 3u) + 1; b < 4; b++)
+                    at[b - (ci & 3u)] = 0;
+        }
+        row += drow;
+        cb += dcb;
+        if (cb >= kb) {
+            cb -= kb;
+            row++;
+        }
+    }
+}
+
+/* The producer warp: waits for a stage to be free, stores the scales of
+ * the tile it held, then copies the next tile into it: one copy when the
+ * rows are contiguous, else a row piece a lane.  At the end it stores the
+ * scales of the tiles still in the ring. */
+FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
+                          char *stages, fp4rt_u64 *full, fp4rt_u64 *empty)
+{
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
+    const char *in = (const char *)p.input;
+    fp4rt_u32 k = 0;
+    for (; blockIdx.x + k * gridDim.x < t.tiles; k++) {
+        fp4rt_u32 s = k % FP4RT_QB_STAGES, round = k / FP4RT_QB_STAGES;
+        if (round > 0) {
+            mbar_wait(&empty[s], (round - 1) & 1u);
+            qb_store_scales(p, t, qb_tile_index(p, t, k - FP4RT_QB_STAGES),
+                            s);
+        }
+        fp4rt_u32 tile = qb_tile_index(p, t, k);
+        fp4rt_u32 n = qb_tile_blocks(t, tile);
+        fp4rt_i64 g0 = (fp4rt_i64)tile * QB_TILE_BLOCKS;
+        char *stage = stages + (size_t)s * FP4RT_QB_TILE_BYTES;
+        __syncwarp();
+        if (lane == 0)
+            mbar_expect_tx(&full[s], n * QB_BLOCK_BYTES);
+        __syncwarp();
+        if (t.contiguous) {
+            if (lane == 0)
+                bulk_copy(stage, in + g0 * QB_BLOCK_BYTES,
+                          n * QB_BLOCK_BYTES, &full[s]);
+            continue;
+        }
+        fp4rt_i64 row = g0 / p.kb + lane;
+        for (;; row += FP4RT_WARP) {
+            fp4rt_i64 a = row * p.kb, b = a + p.kb;
+            a = a > g0 ? a : g0;
+            b = b < g0 + n ? b : g0 + n;
+            if (a >= b)
+                break;
+            const char *src = in + (row * p.in_stride +
+                                    (a - row * p.kb) * FP4RT_SF_VEC) *
+                                       FP4RT_ELEM_BYTES;
+            bulk_copy(stage + (a - g0) * QB_BLOCK_BYTES, src,
+                      (fp4rt_u32)(b - a) * QB_BLOCK_BYTES, &full[s]);
+        }
+    }
+    for (fp4rt_u32 j = k > FP4RT_QB_STAGES ? k - FP4RT_QB_STAGES : 0; j < k;
+         j++) {
+        fp4rt_u32 s = j % FP4RT_QB_STAGES;
+        mbar_wait(&empty[s], (j / FP4RT_QB_STAGES) & 1u);
+        qb_store_scales(p, t, qb_tile_index(p, t, j), s);
+    }
+}
+
+/* One block from shared memory (a 32-bit shared address, so that the
+ * loop keeps no generic pointer into the window). */
+FP4RT_DEV fp4rt_raw16 qb_load(fp4rt_u32 at)
+{
+    fp4rt_raw16 r;
+#pragma unroll
+    for (int v = 0; v < FP4RT_RAW_VECS; v++)
+        asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
+                     : "=r"(r.v[v].x), "=r"(r.v[v].y), "=r"(r.v[v].z),
+                       "=r"(r.v[v].w)
+                     : "r"(at + 16 * v));
+    return r;
+}
+
+/* The encode scale of each scale code under the launch's S_dec (plain
+ * kernel). */
+__shared__ float qb_enc_table[128];
+
+/* The scale code of a block's non-NaN max |x| times S_enc / 6. */
+FP4RT_DEV fp4rt_u32 qb_scale_code(float v)
+{
+#if FP4RT_HAS_E4M3_CVT
+    unsigned short r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;"
+        : "=h"(r) : "f"(0.0f), "f"(v));
+    return (fp4rt_u32)r & 0xFFu;
+#else
+    return fp4rt_e4m3(v);
+#endif
+}
+
+/* Quantizes one block into its 8 code bytes (global) and its scale byte
+ * (shared, scale_at). */
+template <bool ADAPT>
+FP4RT_DEV void qb_block(const fp4rt_qparams &p, const fp4rt_raw16 &raw,
+                        fp4rt_u8 *code_at, fp4rt_u32 scale_at,
+                        float s_enc6, float s_dec, fp4rt_u32 table, int count,
+                        fp4rt_u32 *nonfinite)
+{
+    float x[FP4RT_SF_VEC];
+    int finite;
+    fp4rt_unpack16(raw, x);
+    if (count)
+        *nonfinite += fp4rt_count16(x);
+    float vmax = fp4rt_raw_vmax(raw, x, &finite);
+    fp4rt_u32 c[2], sf;
+    if (!finite)
+        vmax = fp4rt_block_vmax(x);
+    if (ADAPT) {
+        sf = fp4rt_block_quantize(x, vmax, finite, s_enc6, s_dec, p.adaptive,
+                                  c);
+    } else {
+        sf = qb_scale_code(vmax * s_enc6);
+        float enc;
+        asm("ld.shared.f32 %0, [%1];"
+            : "=f"(enc) : "r"(table + 4 * (sf & 0x7Fu)));
+        fp4rt_block_codes_enc(x, sf, enc, finite, c);
+    }
+    *(uint2 *)code_at = make_uint2(c[0], c[1]);
+    asm volatile("st.shared.u8 [%0], %1;" :: "r"(scale_at), "r"(sf)
+                 : "memory");
+}
+
+/* The consumer warps: thread c takes blocks c, c + QB_CONSUMERS, ... of
+ * each tile; the codes follow the blocks' row-major order. */
+template <bool ADAPT>
+FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
+                          const char *stages, fp4rt_u64 *full,
+                          fp4rt_u64 *empty, float s_enc)
+{
+    fp4rt_u32 c = threadIdx.x;
+    float s_enc6 = s_enc * FP4RT_ONE_SIXTH, s_dec = 1.0f / s_enc;
+    int count = p.nonfinite != 0;
+    fp4rt_u8 *codes = (fp4rt_u8 *)p.codes;
+    fp4rt_u32 ring = smem_addr(stages), table = smem_addr(qb_enc_table);
+    fp4rt_u32 sbuf = smem_addr(qb_scale_buf);
+    fp4rt_u32 nonfinite = 0;
+    for (fp4rt_u32 k = 0; blockIdx.x + k * gridDim.x < t.tiles; k++) {
+        fp4rt_u32 s = k % FP4RT_QB_STAGES;
+        fp4rt_u32 tile = qb_tile_index(p, t, k);
+        fp4rt_u32 n = qb_tile_blocks(t, tile);
+        fp4rt_u8 *code_at = codes + ((fp4rt_i64)tile * QB_TILE_BLOCKS + c) *
+                                        (FP4RT_SF_VEC / 2);
+        mbar_wait(&full[s], (k / FP4RT_QB_STAGES) & 1u);
+        fp4rt_u32 stage = ring + s * FP4RT_QB_TILE_BYTES;
+        fp4rt_u32 scale_at = sbuf + s * QB_TILE_BLOCKS;
+        for (fp4rt_u32 j = c; j < n; j += QB_CONSUMERS) {
+            qb_block<ADAPT>(p, qb_load(stage + j * QB_BLOCK_BYTES), code_at,
+                            scale_at + j, s_enc6, s_dec, table, count,
+                            &nonfinite);
+            code_at += QB_CONSUMERS * (FP4RT_SF_VEC / 2);
+        }
+        __syncwarp();
+        if ((threadIdx.x & (FP4RT_WARP - 1)) == 0)
+            mbar_arrive(&empty[s]);
+    }
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+/* Zero scales of the swizzled padding rows, four bytes (one row's group
+ * of four blocks) a store, by every consumer thread of the grid. */
+FP4RT_DEV void qb_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows)
+{
+    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
+        return;
+    fp4rt_u32 groups = (fp4rt_u32)((p.kb + 3) / 4);
+    fp4rt_u32 n = (fp4rt_u32)(fp4rt_round_up(rows, FP4RT_SWZ_ROWS) - rows) *
+                  groups;
+    fp4rt_u32 *s = (fp4rt_u32 *)p.scales;
+    for (fp4rt_u32 i = blockIdx.x * QB_CONSUMERS + threadIdx.x; i < n;
+         i += gridDim.x * QB_CONSUMERS) {
+        fp4rt_u32 r = i / groups;
+        s[fp4rt_swz(rows + r, 4 * (i - r * groups), p.kb) / 4] = 0u;
+    }
+}
+
+template <bool ADAPT>
+FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
+{
+    extern __shared__ __align__(128) char qb_smem[];
+    __shared__ __align__(8) fp4rt_u64 full[FP4RT_QB_STAGES];
+    __shared__ __align__(8) fp4rt_u64 empty[FP4RT_QB_STAGES];
+    qb_tiling t = qb_tiles(p);
+    if (threadIdx.x < FP4RT_QB_STAGES) {
+        mbar_init(&full[threadIdx.x], 1);
+        mbar_init(&empty[threadIdx.x], QB_CONSUMERS / FP4RT_WARP);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    __syncthreads();
+    if (threadIdx.x >= QB_CONSUMERS) {
+        qb_produce(p, t, qb_smem, full, empty);
+        return;
+    }
+    /* The consumers fill the table while the first copies fly. */
+    float s_enc = *(const float *)p.global_enc;
+    if (!ADAPT && threadIdx.x < 128) {
+        fp4rt_u32 sf = threadIdx.x;
+        qb_enc_table[sf] = sf ? fp4rt_block_enc(sf, 1.0f / s_enc) : 0.0f;
+    }
+    asm volatile("bar.sync 1, %0;" :: "n"(QB_CONSUMERS) : "memory");
+    qb_consume<ADAPT>(p, t, qb_smem, full, empty, s_enc);
+    qb_pad_rows(p, t.rows);
+}
+
+#define QB_ENTRY(name, adapt)                                               \
+    extern "C" __global__ void                                              \
+    __launch_bounds__(QB_CONSUMERS + FP4RT_WARP, FP4RT_QB_MIN_BLOCKS)       \
+    name(const fp4rt_qparams p)                                             \
+    {                                                                       \
+        fp4rt_grid_enter();                                                 \
+        quant1d_bulk<adapt>(p);                                             \
+    }
+#else
+/* Before sm_90 the entries exist (every module has every entry) but are
+ * never launched. */
+#define QB_ENTRY(name, adapt)                                               \
+    extern "C" __global__ void name(const fp4rt_qparams p) { (void)p; }
+#endif
+
+#ifndef FP4RT_QB_MIN_BLOCKS
+#define FP4RT_QB_MIN_BLOCKS 2
+#endif
+
+QB_ENTRY(fp4rt_quant1d_bulk, false)
+QB_ENTRY(fp4rt_quant1d_bulk_4o6, true)
+
+#endif /* FP4RT_QUANT_BULK_CUH */
