@@ -55,7 +55,7 @@ if has selftest; then
     grep FAIL "$out/selftest.log" | head -n 20 | tee -a "$summary"
     FP4RT_Q1D_BULK=0 timeout 120 ./fp4rt selftest --cases 40 \
         >"$out/selftest-register.log" 2>&1
-    note "selftest, register-fed 1D kernels: exit $? :: $(tail -n 1 "$out/selftest-register.log")"
+    note "selftest, register kernels only: exit $? :: $(tail -n 1 "$out/selftest-register.log")"
 fi
 
 if has bench; then
@@ -70,6 +70,10 @@ if has sanitize && command -v compute-sanitizer >/dev/null 2>&1; then
         LD_LIBRARY_PATH=.libs timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 9 \
             .libs/fp4rt selftest --cases 3 >"$out/sanitize-$tool.log" 2>&1
         note "compute-sanitizer $tool: exit $? :: $(grep -E 'SUMMARY' "$out/sanitize-$tool.log" | tail -n 1)"
+        # 1024 x 7168 takes the bulk-copy kernels on sm_90 and later.
+        LD_LIBRARY_PATH=.libs timeout 150 compute-sanitizer --tool "$tool" --error-exitcode 9 \
+            examples/.libs/quantize 1024 7168 >"$out/sanitize-bulk-$tool.log" 2>&1
+        note "compute-sanitizer $tool, example 1024x7168: exit $? :: $(grep -E 'SUMMARY' "$out/sanitize-bulk-$tool.log" | tail -n 1)"
     done
 fi
 

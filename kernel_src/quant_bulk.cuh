@@ -332,9 +332,9 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
                             &nonfinite);
             code_at += QB_CONSUMERS * (FP4RT_SF_VEC / 2);
         }
-        __syncwarp();
-        if ((threadIdx.x & (FP4RT_WARP - 1)) == 0)
-            mbar_arrive(&empty[s]);
+        /* Every consumer arrives itself: its scale bytes are then ordered
+         * before the producer's reads by the barrier alone. */
+        mbar_arrive(&empty[s]);
     }
     fp4rt_count_nonfinite(p, nonfinite);
 }
@@ -365,7 +365,7 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     qb_tiling t = qb_tiles(p);
     if (threadIdx.x < FP4RT_QB_STAGES) {
         mbar_init(&full[threadIdx.x], 1);
-        mbar_init(&empty[threadIdx.x], QB_CONSUMERS / FP4RT_WARP);
+        mbar_init(&empty[threadIdx.x], QB_CONSUMERS);
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     __syncthreads();
