@@ -11,9 +11,9 @@
  * the consumer warps quantize a stage from shared memory and release it
  * ("empty").  The data in flight sits in shared memory, not registers, so
  * a multiprocessor keeps far more of it in flight than the register
- * kernel can.  Thread blocks take every gridDim.x-th tile.  The plain
- * kernel takes each block's encode scale from a table of the 127 scale
- * codes' (one S_dec a launch), not a division.
+ * kernel can.  Thread blocks take every gridDim.x-th tile.  Each block's
+ * encode scale comes from a table of the 127 scale codes' (one S_dec a
+ * launch), not a division.
  *
  * Swizzled padding rows get their zero scales after the tiles.
  */
@@ -23,12 +23,12 @@
 #include "quantize.cuh"
 
 #ifndef FP4RT_QB_TILE_BYTES
-#define FP4RT_QB_TILE_BYTES FP4RT_QB_TILE_BYTES_DEFAULT
+#define FP4RT_QB_TILE_BYTES FP4RT_QB_TILE_BYTES_FOR(FP4RT_CC)
 #endif
 #ifndef FP4RT_QB_STAGES
-#define FP4RT_QB_STAGES FP4RT_QB_STAGES_DEFAULT
+#define FP4RT_QB_STAGES FP4RT_QB_STAGES_FOR(FP4RT_CC)
 #endif
-#if FP4RT_QB_TILE_BYTES * FP4RT_QB_STAGES > FP4RT_QB_SMEM_BYTES
+#if FP4RT_QB_TILE_BYTES * FP4RT_QB_STAGES > FP4RT_QB_SMEM_FOR(FP4RT_CC)
 #error "the ring exceeds the dynamic shared memory the launcher gives"
 #endif
 #define QB_CONSUMERS FP4RT_QB_CONSUMER_THREADS
@@ -258,17 +258,12 @@ FP4RT_DEV fp4rt_raw16 qb_load(fp4rt_u32 at)
  * kernel). */
 __shared__ float qb_enc_table[128];
 
-/* The scale code of a block's non-NaN max |x| times S_enc / 6. */
-FP4RT_DEV fp4rt_u32 qb_scale_code(float v)
+/* The encode scale of scale code sf from the table. */
+FP4RT_DEV float qb_enc(fp4rt_u32 table, fp4rt_u32 sf)
 {
-#if FP4RT_HAS_E4M3_CVT
-    unsigned short r;
-    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;"
-        : "=h"(r) : "f"(0.0f), "f"(v));
-    return (fp4rt_u32)r & 0xFFu;
-#else
-    return fp4rt_e4m3(v);
-#endif
+    float enc;
+    asm("ld.shared.f32 %0, [%1];" : "=f"(enc) : "r"(table + 4 * (sf & 0x7Fu)));
+    return enc;
 }
 
 /* Quantizes one block into its 8 code bytes (global) and its scale byte
@@ -289,14 +284,25 @@ FP4RT_DEV void qb_block(const fp4rt_qparams &p, const fp4rt_raw16 &raw,
     if (!finite)
         vmax = fp4rt_block_vmax(x);
     if (ADAPT) {
-        sf = fp4rt_block_quantize(x, vmax, finite, s_enc6, s_dec, p.adaptive,
-                                  c);
+#if !FP4RT_HAS_E2M1_CVT
+        /* The fast path of fp4rt_block_quantize, encode scales from the
+         * table. */
+        float s6 = vmax * s_enc6;
+        fp4rt_u32 sf6 = fp4rt_e4m3(s6);
+        fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
+        float top = fp4rt_e4m3_value(sf6 > sf4 ? sf6 : sf4) * s_dec;
+        if (finite && top + top <= FP4RT_FLT_MAX)
+            sf = fp4rt_4over6_fast_enc(x, sf6, sf4, qb_enc(table, sf6),
+                                       qb_enc(table, sf4), s_dec,
+                                       p.adaptive == FP4RT_QP_ADAPTIVE_MSE,
+                                       c);
+        else
+#endif
+            sf = fp4rt_block_quantize(x, vmax, finite, s_enc6, s_dec,
+                                      p.adaptive, c);
     } else {
-        sf = qb_scale_code(vmax * s_enc6);
-        float enc;
-        asm("ld.shared.f32 %0, [%1];"
-            : "=f"(enc) : "r"(table + 4 * (sf & 0x7Fu)));
-        fp4rt_block_codes_enc(x, sf, enc, finite, c);
+        sf = fp4rt_e4m3(vmax * s_enc6);
+        fp4rt_block_codes_enc(x, sf, qb_enc(table, sf), finite, c);
     }
     *(uint2 *)code_at = make_uint2(c[0], c[1]);
     asm volatile("st.shared.u8 [%0], %1;" :: "r"(scale_at), "r"(sf)
@@ -375,7 +381,7 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     }
     /* The consumers fill the table while the first copies fly. */
     float s_enc = *(const float *)p.global_enc;
-    if (!ADAPT && threadIdx.x < 128) {
+    if (threadIdx.x < 128) {
         fp4rt_u32 sf = threadIdx.x;
         qb_enc_table[sf] = sf ? fp4rt_block_enc(sf, 1.0f / s_enc) : 0.0f;
     }

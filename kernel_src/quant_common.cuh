@@ -374,18 +374,18 @@ FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
 }
 
 /* 4over6 on a finite block with both candidates' 2 * scale finite: both
- * evaluated in one pass each, the winner's codes kept. */
-FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast(const float x[FP4RT_SF_VEC],
-                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
-                                      float s_dec, int mse, fp4rt_u32 c[2])
+ * evaluated in one pass each, the winner's codes kept.  enc6, enc4: the
+ * candidates' encode scales (fp4rt_block_enc, 0 for a zero code). */
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
+                                          fp4rt_u32 sf6, fp4rt_u32 sf4,
+                                          float enc6, float enc4, float s_dec,
+                                          int mse, fp4rt_u32 c[2])
 {
     fp4rt_u32 mag6[2], mag4[2];
     float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
     float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
-    float err6 = fp4rt_candidate_fast(x, sf6 ? fp4rt_block_enc(sf6, s_dec) : 0.0f,
-                                      scale6 + scale6, mse, mag6);
-    float err4 = fp4rt_candidate_fast(x, sf4 ? fp4rt_block_enc(sf4, s_dec) : 0.0f,
-                                      scale4 + scale4, mse, mag4);
+    float err6 = fp4rt_candidate_fast(x, enc6, scale6 + scale6, mse, mag6);
+    float err4 = fp4rt_candidate_fast(x, enc4, scale4 + scale4, mse, mag4);
     int four = err4 < err6;
     fp4rt_u32 sf = four ? sf4 : sf6;
     c[0] = c[1] = 0u;
@@ -394,6 +394,16 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast(const float x[FP4RT_SF_VEC],
         c[1] = (four ? mag4[1] : mag6[1]) | fp4rt_sign_nibbles8(x + 8);
     }
     return sf;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast(const float x[FP4RT_SF_VEC],
+                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
+                                      float s_dec, int mse, fp4rt_u32 c[2])
+{
+    return fp4rt_4over6_fast_enc(x, sf6, sf4,
+                                 sf6 ? fp4rt_block_enc(sf6, s_dec) : 0.0f,
+                                 sf4 ? fp4rt_block_enc(sf4, s_dec) : 0.0f,
+                                 s_dec, mse, c);
 }
 #endif
 

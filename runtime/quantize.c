@@ -66,31 +66,40 @@ static int bulk_applies(const fp4rt_quantizer *qz)
             d->global_mode == FP4RT_GLOBAL_PER_TENSOR);
 }
 
-static fp4rt_status load_bulk(fp4rt_quantizer *qz, size_t module,
-                              fp4rt_cu_function const *fns)
+/* Where the device cannot give the kernel its ring (less shared memory
+ * than the table in quant_params.cuh assumes), the register kernel
+ * stays: not an error. */
+static void load_bulk(fp4rt_quantizer *qz, size_t module,
+                      fp4rt_cu_function const *fns)
 {
+    int cc = qz->ctx->arch->cc;
     if (module < FP4RT_MOD_QUANT1D || module >= FP4RT_MOD_QUANT1D + 3 ||
         !bulk_applies(qz))
-        return FP4RT_SUCCESS;
+        return;
     fp4rt_cu_function fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
                                    ? FP4RT_Q_BULK_4OVER6
                                    : FP4RT_Q_BULK];
     int pushed;
-    fp4rt_status st = fp4rt_ctx_enter(qz->ctx, &pushed);
-    if (st != FP4RT_SUCCESS)
-        return st;
+    if (fp4rt_ctx_enter(qz->ctx, &pushed) != FP4RT_SUCCESS)
+        return;
     fp4rt_cu_result r = qz->ctx->api->cuFuncSetAttribute(
         fn, FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-        FP4RT_QB_SMEM_BYTES);
+        FP4RT_QB_SMEM_FOR(cc));
     fp4rt_ctx_leave(qz->ctx, pushed);
-    if (r != FP4RT_CUDA_SUCCESS)
-        return fp4rt_cu_check(qz->ctx, r,
-                              "fp4rt_quantizer_create: shared memory of the "
-                              "bulk-copy kernel");
+    int resident = r == FP4RT_CUDA_SUCCESS
+                       ? fp4rt_resident_blocks(qz->ctx, fn,
+                                               FP4RT_QB_CONSUMER_THREADS + 32,
+                                               FP4RT_QB_SMEM_FOR(cc), 0)
+                       : 0;
+    if (resident < 1) {
+        fp4rt_log(qz->ctx, FP4RT_LOG_DEBUG,
+                  "quantizer: the bulk-copy kernel does not fit this "
+                  "device (%d bytes of shared memory); the register kernel "
+                  "is used", FP4RT_QB_SMEM_FOR(cc));
+        return;
+    }
     qz->bulk_fn = fn;
-    qz->bulk_resident = fp4rt_resident_blocks(
-        qz->ctx, fn, FP4RT_QB_CONSUMER_THREADS + 32, FP4RT_QB_SMEM_BYTES, 1);
-    return FP4RT_SUCCESS;
+    qz->bulk_resident = resident;
 }
 
 static fp4rt_status load_kernels(fp4rt_quantizer *qz)
@@ -108,9 +117,9 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
         qz->q.d.block == FP4RT_BLOCK_2D ? FP4RT_Q_TILE_THREADS
                                         : FP4RT_Q_THREADS,
         qz->grouped_smem, FALLBACK_BLOCKS_PER_SM);
-    st = load_bulk(qz, module, fns);
-    if (st != FP4RT_SUCCESS || qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
-        return st;
+    load_bulk(qz, module, fns);
+    if (qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
+        return FP4RT_SUCCESS;
     size_t amax_module = (qz->q.d.fusion != FP4RT_FUSION_NONE
                               ? FP4RT_MOD_QUANTGLU
                               : FP4RT_MOD_QUANT1D) +
@@ -353,7 +362,7 @@ static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
 /* Blocks of input a tile of the bulk-copy kernel holds. */
 static int64_t bulk_tile_blocks(const fp4rt_quantizer *qz)
 {
-    return FP4RT_QB_TILE_BYTES_DEFAULT /
+    return FP4RT_QB_TILE_BYTES_FOR(qz->ctx->arch->cc) /
            (FP4RT_SF_VEC * (int64_t)qz->q.elem_size);
 }
 
@@ -411,7 +420,8 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
     if (use_bulk(qz, p)) {
         fp4rt_launch_dims b = {
             { bulk_grid(qz, p), 1, 1 },
-            { FP4RT_QB_CONSUMER_THREADS + 32, 1, 1 }, FP4RT_QB_SMEM_BYTES
+            { FP4RT_QB_CONSUMER_THREADS + 32, 1, 1 },
+            FP4RT_QB_SMEM_FOR(qz->ctx->arch->cc)
         };
         return fp4rt_launch_after(qz->ctx, qz->bulk_fn, &b, stream, params,
                                   run_what);
