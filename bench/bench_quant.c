@@ -2,7 +2,8 @@
  * Quantization and dequantization speed on the GPU.  Medians of CUDA-event
  * timings; bandwidth as a percentage of a device-to-device copy measured in
  * the same run (bytes read + written).  Large shapes are timed call by
- * call, small ones as calls inside a replayed CUDA graph.
+ * call (and, as a pipeline would run them, calls back to back), small
+ * ones as calls inside a replayed CUDA graph.
  *
  * usage: bench_quant [reps] [shape-substring] [mode-substring]
  * (the filters pick rows of the table, e.g. for a profiler)
@@ -15,6 +16,7 @@
 
 #define SMALL_ELEMS (1ll << 21)      /* below: time under graph replay */
 #define CALLS_PER_GRAPH 20
+#define BATCH 10                     /* calls back to back, large shapes */
 
 typedef struct mode {
     const char *name;
@@ -201,8 +203,10 @@ int main(int argc, char **argv)
            ceiling);
     printf("# write-only ceiling %.0f GB/s (2 GiB memset), %.1f%% of copy\n",
            writes, 100.0 * writes / ceiling);
-    printf("%-12s %-14s %10s %9s %7s %9s\n", "shape", "mode", "us/call",
-           "GB/s", "%copy", "x static");
+    printf("# large shapes: us/call from one call per event pair; b2b: %d "
+           "calls back to back per event pair, per call\n", BATCH);
+    printf("%-12s %-14s %10s %9s %7s %9s  %9s %7s\n", "shape", "mode",
+           "us/call", "GB/s", "%copy", "x static", "b2b us", "%copy");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1];
         int small = rows * cols < SMALL_ELEMS;
@@ -237,10 +241,19 @@ int main(int argc, char **argv)
                 static_ms = ms;
             double gbs = bytes_per_elem(&modes[k]) * (double)(rows * cols) /
                          (ms * 1e-3) / 1e9;
-            printf("%-12s %-14s %10.2f %9.0f %6.1f%% %9.2f%s\n", shape,
+            printf("%-12s %-14s %10.2f %9.0f %6.1f%% %9.2f", shape,
                    modes[k].name, ms * 1e3, gbs, 100.0 * gbs / ceiling,
-                   static_ms > 0 ? ms / static_ms : 1.0,
-                   small ? "  (graph)" : "");
+                   static_ms > 0 ? ms / static_ms : 1.0);
+            if (small) {
+                printf("  (graph)\n");
+            } else {
+                double b2b = bench_time_batch(&r, run_job, &j, BATCH,
+                                              reps < 10 ? reps : 10);
+                double b2b_gbs = bytes_per_elem(&modes[k]) *
+                                 (double)(rows * cols) / (b2b * 1e-3) / 1e9;
+                printf("  %9.2f %6.1f%%\n", b2b * 1e3,
+                       100.0 * b2b_gbs / ceiling);
+            }
             fp4rt_quantizer_destroy(j.qz);
             fp4rt_dequantizer_destroy(j.dq);
         }

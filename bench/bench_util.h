@@ -100,6 +100,27 @@ static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
     return m;
 }
 
+/* Median milliseconds per call when `per` calls of fn run back to back
+ * between one pair of events (a pipeline's steady state: each launch may
+ * overlap the end of the one before). */
+static inline double bench_time_batch(bench_rig *r, bench_fn fn, void *user,
+                                      int per, int reps)
+{
+    double *t = malloc((size_t)reps * sizeof *t);
+    for (int i = 0; i < per; i++)
+        BENCH_OK(fn(user, r->stream));
+    for (int i = 0; i < reps; i++) {
+        r->api->cuEventRecord(r->start, r->stream);
+        for (int k = 0; k < per; k++)
+            BENCH_OK(fn(user, r->stream));
+        r->api->cuEventRecord(r->stop, r->stream);
+        t[i] = bench_elapsed_ms(r) / per;
+    }
+    double m = bench_median(t, reps);
+    free(t);
+    return m;
+}
+
 /* Median milliseconds per call when `per_graph` calls of fn are captured
  * in one CUDA graph and the graph is replayed. */
 static inline double bench_time_graph(bench_rig *r, bench_fn fn, void *user,

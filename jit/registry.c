@@ -16,7 +16,10 @@ static const char *const q1d_entries[] = { "fp4rt_quant1d",
                                            "fp4rt_quant1d_4o6",
                                            "fp4rt_amax",
                                            "fp4rt_quant1d_bulk",
-                                           "fp4rt_quant1d_bulk_4o6", NULL };
+                                           "fp4rt_quant1d_bulk_4o6",
+                                           "fp4rt_quant1d_tensor_small",
+                                           "fp4rt_quant1d_tensor_small_4o6",
+                                           NULL };
 static const char *const qglu_entries[] = { "fp4rt_quant1d_glu",
                                             "fp4rt_quant1d_glu_4o6",
                                             "fp4rt_amax_glu", NULL };

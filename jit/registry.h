@@ -42,7 +42,9 @@ enum {
     FP4RT_Q_4OVER6 = 1,         /* 1x16 blocks, 4over6 */
     FP4RT_Q_AMAX = 2,           /* per-tensor amax -> S_enc, S_dec */
     FP4RT_Q_BULK = 3,           /* quant1d only: 1x16 by bulk copies */
-    FP4RT_Q_BULK_4OVER6 = 4     /* quant1d only: the same, 4over6 */
+    FP4RT_Q_BULK_4OVER6 = 4,    /* quant1d only: the same, 4over6 */
+    FP4RT_Q_SMALL = 5,          /* quant1d only: per-tensor, one block */
+    FP4RT_Q_SMALL_4OVER6 = 6    /* quant1d only: the same, 4over6 */
 };
 enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_TILE = 0, FP4RT_DQ_DEQUANT = 0 };
 

@@ -313,6 +313,83 @@ fp4rt_quant1d_4o6(const fp4rt_qparams p)
 }
 
 /* ------------------------------------------------------------------ */
+/* Per-tensor S_enc in one thread block, for tiny inputs               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One launch instead of the amax pass and the quantizer: a thread block
+ * of FP4RT_Q_SMALL_THREADS holds every block of the run in registers
+ * (thread t has blocks t, t + threads, ...), reduces their maximum, writes
+ * S_enc and S_dec, and quantizes, swizzled padding rows included.  The
+ * launcher takes it for runs of at most FP4RT_Q_SMALL_BLOCKS blocks (a
+ * decode step of one or a few tokens).
+ */
+#define SMALL_PER_THREAD (FP4RT_Q_SMALL_BLOCKS / FP4RT_Q_SMALL_THREADS)
+
+template <bool ADAPT>
+FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
+{
+    __shared__ float scratch[32];
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    int kb = (int)p.kb, t = (int)threadIdx.x;
+    int total = (int)rows * kb;
+    fp4rt_raw16 raw[SMALL_PER_THREAD];
+    float v = 0.0f;
+#pragma unroll
+    for (int k = 0; k < SMALL_PER_THREAD; k++) {
+        int b = t + k * FP4RT_Q_SMALL_THREADS;
+        if (b < total) {
+            int r = b / kb;
+            raw[k] = fp4rt_load16((const char *)p.input +
+                                      r * p.in_stride * FP4RT_ELEM_BYTES,
+                                  (fp4rt_i64)(b - r * kb) * FP4RT_SF_VEC);
+        }
+    }
+#pragma unroll
+    for (int k = 0; k < SMALL_PER_THREAD; k++) {
+        if (t + k * FP4RT_Q_SMALL_THREADS < total) {
+            float x[FP4RT_SF_VEC];
+            int finite;
+            fp4rt_unpack16(raw[k], x);
+            float m = fp4rt_raw_vmax(raw[k], x, &finite);
+            v = fmaxf(v, finite ? m : fp4rt_block_vmax(x));
+        }
+    }
+    float s_enc = fp4rt_global_enc(fp4rt_block_max(v, scratch), p.e4m3_max);
+    if (t == 0) {
+        *(float *)p.global_enc = s_enc;
+        *(float *)p.global_dec = 1.0f / s_enc;
+    }
+    fp4rt_u32 nonfinite = 0;
+#pragma unroll
+    for (int k = 0; k < SMALL_PER_THREAD; k++) {
+        int b = t + k * FP4RT_Q_SMALL_THREADS;
+        if (b < total) {
+            int r = b / kb;
+            quant_lane_block<ADAPT>(p, lane_row_at(p, r, rows, NULL, NULL,
+                                                   s_enc),
+                                    b - r * kb, raw[k], &nonfinite);
+        }
+    }
+    fp4rt_zero_pad_rows(p, rows, t, FP4RT_Q_SMALL_THREADS);
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+extern "C" __global__ void __launch_bounds__(FP4RT_Q_SMALL_THREADS)
+fp4rt_quant1d_tensor_small(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant1d_small<false>(p);
+}
+
+extern "C" __global__ void __launch_bounds__(FP4RT_Q_SMALL_THREADS)
+fp4rt_quant1d_tensor_small_4o6(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant1d_small<true>(p);
+}
+
+/* ------------------------------------------------------------------ */
 /* Per-tensor amax                                                     */
 /* ------------------------------------------------------------------ */
 

@@ -345,23 +345,6 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     fp4rt_count_nonfinite(p, nonfinite);
 }
 
-/* Zero scales of the swizzled padding rows, four bytes (one row's group
- * of four blocks) a store, by every consumer thread of the grid. */
-FP4RT_DEV void qb_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows)
-{
-    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
-        return;
-    fp4rt_u32 groups = (fp4rt_u32)((p.kb + 3) / 4);
-    fp4rt_u32 n = (fp4rt_u32)(fp4rt_round_up(rows, FP4RT_SWZ_ROWS) - rows) *
-                  groups;
-    fp4rt_u32 *s = (fp4rt_u32 *)p.scales;
-    for (fp4rt_u32 i = blockIdx.x * QB_CONSUMERS + threadIdx.x; i < n;
-         i += gridDim.x * QB_CONSUMERS) {
-        fp4rt_u32 r = i / groups;
-        s[fp4rt_swz(rows + r, 4 * (i - r * groups), p.kb) / 4] = 0u;
-    }
-}
-
 template <bool ADAPT>
 FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
 {
@@ -387,7 +370,9 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     }
     asm volatile("bar.sync 1, %0;" :: "n"(QB_CONSUMERS) : "memory");
     qb_consume<ADAPT>(p, t, qb_smem, full, empty, s_enc);
-    qb_pad_rows(p, t.rows);
+    fp4rt_zero_pad_rows(p, t.rows, (fp4rt_i64)blockIdx.x * QB_CONSUMERS +
+                                        threadIdx.x,
+                        (fp4rt_i64)gridDim.x * QB_CONSUMERS);
 }
 
 #define QB_ENTRY(name, adapt)                                               \

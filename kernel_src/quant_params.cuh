@@ -30,6 +30,10 @@
  * the plain 1D quantizer takes as many groups of 32 blocks a step. */
 #define FP4RT_Q_SEG_ELEMS 256
 #define FP4RT_Q_SEGS 4
+/* The one-block per-tensor quantizer (quant1d.cu): threads, and the most
+ * 16-element blocks a run may have to take it (four a thread). */
+#define FP4RT_Q_SMALL_THREADS 1024
+#define FP4RT_Q_SMALL_BLOCKS 4096
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
  * dynamic shared memory, by compute capability (major * 10 + minor):

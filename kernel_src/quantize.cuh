@@ -42,6 +42,29 @@ FP4RT_DEV void store_scales(const fp4rt_qparams &p, fp4rt_i64 srow,
     }
 }
 
+/* Zero scales of the swizzled padding rows after the run's rows (not
+ * grouped), by threads i, i + n, ...: the last 128-row band's tiles word
+ * by word in address order (a word is one row's four scale bytes, row
+ * (w >> 2) + 32 (w & 3) of the band at word w), so that a warp's stores
+ * are contiguous; the words of real rows are left alone. */
+FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
+                                   fp4rt_i64 i, fp4rt_i64 n)
+{
+    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED ||
+        rows % FP4RT_SWZ_ROWS == 0)
+        return;
+    fp4rt_i64 band = rows / FP4RT_SWZ_ROWS;
+    fp4rt_i64 groups = (p.kb + 3) / 4;
+    fp4rt_u32 *s = (fp4rt_u32 *)((fp4rt_u8 *)p.scales +
+                                 band * groups * FP4RT_SWZ_TILE_BYTES);
+    int first = (int)(rows - band * FP4RT_SWZ_ROWS);
+    for (; i < groups * FP4RT_SWZ_ROWS; i += n) {
+        int w = (int)(i & (FP4RT_SWZ_ROWS - 1));
+        if ((w >> 2) + 32 * (w & 3) >= first)
+            s[i] = 0u;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Grouping: expert offsets in shared memory                           */
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,7 @@ struct fp4rt_quantizer {
     int amax_resident;
     fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
     int bulk_resident;
+    fp4rt_cu_function small_fn;  /* PER_TENSOR 1D: tiny runs in one block */
 };
 
 static const char create_what[] = "fp4rt_quantizer_create";
@@ -128,6 +129,11 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     if (st != FP4RT_SUCCESS)
         return st;
     qz->amax_fn = fns[FP4RT_Q_AMAX];
+    if (qz->q.d.block == FP4RT_BLOCK_1D &&
+        qz->q.d.fusion == FP4RT_FUSION_NONE && !qz->q.grouped)
+        qz->small_fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
+                               ? FP4RT_Q_SMALL_4OVER6
+                               : FP4RT_Q_SMALL];
     qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
                                               FP4RT_Q_THREADS, 0,
                                               FALLBACK_BLOCKS_PER_SM);
@@ -451,6 +457,15 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
     if (st != FP4RT_SUCCESS)
         return st;
     fill_params(qz, &a, stride, &p);
+    if (qz->small_fn && !qz->q.grouped &&
+        p.rows * p.kb <= FP4RT_Q_SMALL_BLOCKS) {
+        /* Amax and quantization in one thread block. */
+        fp4rt_launch_dims d = { { 1, 1, 1 }, { FP4RT_Q_SMALL_THREADS, 1, 1 },
+                                0 };
+        void *params[] = { &p };
+        return fp4rt_launch_after(qz->ctx, qz->small_fn, &d, stream, params,
+                                  run_what);
+    }
     if (qz->q.d.global_mode == FP4RT_GLOBAL_PER_TENSOR) {
         st = run_amax(qz, &p, stream);
         if (st != FP4RT_SUCCESS)
