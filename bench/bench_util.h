@@ -81,33 +81,13 @@ static inline double bench_elapsed_ms(bench_rig *r)
 
 typedef fp4rt_status (*bench_fn)(void *user, void *stream);
 
-/* Median milliseconds of one call of fn, each timed by its own pair of
- * events, after warm-up calls. */
-static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
-                                int warmup, int reps)
+/* Median milliseconds per call of fn, after warm-up calls, when `per`
+ * calls run back to back between each pair of events. */
+static inline double bench_time_calls(bench_rig *r, bench_fn fn, void *user,
+                                      int warmup, int per, int reps)
 {
     double *t = malloc((size_t)reps * sizeof *t);
     for (int i = 0; i < warmup; i++)
-        BENCH_OK(fn(user, r->stream));
-    for (int i = 0; i < reps; i++) {
-        r->api->cuEventRecord(r->start, r->stream);
-        BENCH_OK(fn(user, r->stream));
-        r->api->cuEventRecord(r->stop, r->stream);
-        t[i] = bench_elapsed_ms(r);
-    }
-    double m = bench_median(t, reps);
-    free(t);
-    return m;
-}
-
-/* Median milliseconds per call when `per` calls of fn run back to back
- * between one pair of events (a pipeline's steady state: each launch may
- * overlap the end of the one before). */
-static inline double bench_time_batch(bench_rig *r, bench_fn fn, void *user,
-                                      int per, int reps)
-{
-    double *t = malloc((size_t)reps * sizeof *t);
-    for (int i = 0; i < per; i++)
         BENCH_OK(fn(user, r->stream));
     for (int i = 0; i < reps; i++) {
         r->api->cuEventRecord(r->start, r->stream);
@@ -119,6 +99,23 @@ static inline double bench_time_batch(bench_rig *r, bench_fn fn, void *user,
     double m = bench_median(t, reps);
     free(t);
     return m;
+}
+
+/* Median milliseconds of one call of fn, each timed by its own pair of
+ * events, after warm-up calls. */
+static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
+                                int warmup, int reps)
+{
+    return bench_time_calls(r, fn, user, warmup, 1, reps);
+}
+
+/* The same with `per` calls back to back between one pair of events (a
+ * pipeline's steady state: each launch may overlap the end of the one
+ * before). */
+static inline double bench_time_batch(bench_rig *r, bench_fn fn, void *user,
+                                      int per, int reps)
+{
+    return bench_time_calls(r, fn, user, per, per, reps);
 }
 
 /* Median milliseconds per call when `per_graph` calls of fn are captured

@@ -334,27 +334,22 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
     int kb = (int)p.kb, t = (int)threadIdx.x;
     int total = (int)rows * kb;
     fp4rt_raw16 raw[SMALL_PER_THREAD];
+    int row[SMALL_PER_THREAD], col[SMALL_PER_THREAD];
     float v = 0.0f;
 #pragma unroll
     for (int k = 0; k < SMALL_PER_THREAD; k++) {
         int b = t + k * FP4RT_Q_SMALL_THREADS;
-        if (b < total) {
-            int r = b / kb;
+        row[k] = b < total ? b / kb : -1;
+        col[k] = b - row[k] * kb;
+        if (row[k] >= 0)
             raw[k] = fp4rt_load16((const char *)p.input +
-                                      r * p.in_stride * FP4RT_ELEM_BYTES,
-                                  (fp4rt_i64)(b - r * kb) * FP4RT_SF_VEC);
-        }
+                                      row[k] * p.in_stride * FP4RT_ELEM_BYTES,
+                                  (fp4rt_i64)col[k] * FP4RT_SF_VEC);
     }
 #pragma unroll
-    for (int k = 0; k < SMALL_PER_THREAD; k++) {
-        if (t + k * FP4RT_Q_SMALL_THREADS < total) {
-            float x[FP4RT_SF_VEC];
-            int finite;
-            fp4rt_unpack16(raw[k], x);
-            float m = fp4rt_raw_vmax(raw[k], x, &finite);
-            v = fmaxf(v, finite ? m : fp4rt_block_vmax(x));
-        }
-    }
+    for (int k = 0; k < SMALL_PER_THREAD; k++)
+        if (row[k] >= 0)
+            v = fmaxf(v, fp4rt_raw_amax(raw[k]));
     float s_enc = fp4rt_global_enc(fp4rt_block_max(v, scratch), p.e4m3_max);
     if (t == 0) {
         *(float *)p.global_enc = s_enc;
@@ -362,15 +357,11 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
     }
     fp4rt_u32 nonfinite = 0;
 #pragma unroll
-    for (int k = 0; k < SMALL_PER_THREAD; k++) {
-        int b = t + k * FP4RT_Q_SMALL_THREADS;
-        if (b < total) {
-            int r = b / kb;
-            quant_lane_block<ADAPT>(p, lane_row_at(p, r, rows, NULL, NULL,
-                                                   s_enc),
-                                    b - r * kb, raw[k], &nonfinite);
-        }
-    }
+    for (int k = 0; k < SMALL_PER_THREAD; k++)
+        if (row[k] >= 0)
+            quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
+                                                   NULL, s_enc),
+                                    col[k], raw[k], &nonfinite);
     fp4rt_zero_pad_rows(p, rows, t, FP4RT_Q_SMALL_THREADS);
     fp4rt_count_nonfinite(p, nonfinite);
 }

@@ -145,6 +145,17 @@ FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r, const float x[FP4RT_SF_VEC]
 #endif
 }
 
+/* max |x| over the 16 stored elements, NaN ignored (the contract's block
+ * maximum, for the amax). */
+FP4RT_DEV float fp4rt_raw_amax(const fp4rt_raw16 &r)
+{
+    float x[FP4RT_SF_VEC];
+    int finite;
+    fp4rt_unpack16(r, x);
+    float m = fp4rt_raw_vmax(r, x, &finite);
+    return finite ? m : fp4rt_block_vmax(x);
+}
+
 FP4RT_DEV fp4rt_u32 fp4rt_count16(const float x[FP4RT_SF_VEC])
 {
     fp4rt_u32 n = 0;

@@ -319,10 +319,7 @@ FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
     for (int b = 0; b < BLOCKS; b++) {
         if (b >= nb)
             break;
-        int finite;
-        fp4rt_unpack16(raw[b], x);
-        float m = fp4rt_raw_vmax(raw[b], x, &finite);
-        v = fmaxf(v, finite ? m : fp4rt_block_vmax(x));
+        v = fmaxf(v, fp4rt_raw_amax(raw[b]));
     }
     return v;
 }
