@@ -79,14 +79,9 @@ FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
         store_scale_lane(p, lr, block, 0u);
         return;
     }
-    float x[FP4RT_SF_VEC];
-    int finite;
-    fp4rt_unpack16(raw, x);
-    if (p.nonfinite)
-        *nonfinite += fp4rt_count16(x);
-    float vmax = fp4rt_raw_vmax(raw, x, &finite);
-    fp4rt_u32 sf = quant_block<ADAPT>(p, x, vmax, finite, lr.codes, block,
-                                      lr.s_enc6, lr.s_dec);
+    fp4rt_u32 sf = quant_raw_block<ADAPT>(p, raw, lr.codes, block, lr.s_enc6,
+                                          lr.s_dec, fp4rt_enc_divide(lr.s_dec),
+                                          p.nonfinite != 0, nonfinite);
     store_scale_lane(p, lr, block, sf);
 }
 
@@ -171,11 +166,8 @@ typedef uint4 pipe_slot[PIPE_G][FP4RT_RAW_VECS][FP4RT_Q_THREADS];
 
 FP4RT_DEV void cp_async16(uint4 *dst, const void *src)
 {
-    fp4rt_u32 d;
-    asm("{\n\t.reg .u64 t;\n\tcvta.to.shared.u64 t, %1;\n\t"
-        "cvt.u32.u64 %0, t;\n\t}" : "=r"(d) : "l"(dst));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;"
-                 :: "r"(d), "l"(src) : "memory");
+                 :: "r"(fp4rt_smem_addr(dst)), "l"(src) : "memory");
 }
 
 FP4RT_DEV void cp_async_commit()

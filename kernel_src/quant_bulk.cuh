@@ -37,31 +37,22 @@
 
 #if FP4RT_CC >= 90
 
-/* The shared-window address of p (volatile: computed once where it is
- * asked, not again inside the loops). */
-FP4RT_DEV fp4rt_u32 smem_addr(const void *p)
-{
-    fp4rt_u64 a;
-    asm volatile("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
-    return (fp4rt_u32)a;
-}
-
 FP4RT_DEV void mbar_init(fp4rt_u64 *bar, fp4rt_u32 count)
 {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;"
-                 :: "r"(smem_addr(bar)), "r"(count) : "memory");
+                 :: "r"(fp4rt_smem_addr(bar)), "r"(count) : "memory");
 }
 
 FP4RT_DEV void mbar_expect_tx(fp4rt_u64 *bar, fp4rt_u32 bytes)
 {
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;"
-                 :: "r"(smem_addr(bar)), "r"(bytes) : "memory");
+                 :: "r"(fp4rt_smem_addr(bar)), "r"(bytes) : "memory");
 }
 
 FP4RT_DEV void mbar_arrive(fp4rt_u64 *bar)
 {
     asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];"
-                 :: "r"(smem_addr(bar)) : "memory");
+                 :: "r"(fp4rt_smem_addr(bar)) : "memory");
 }
 
 FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
@@ -71,34 +62,21 @@ FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
         asm volatile("{\n\t.reg .pred p;\n\t"
                      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
                      "selp.u32 %0, 1, 0, p;\n\t}"
-                     : "=r"(done) : "r"(smem_addr(bar)), "r"(parity)
+                     : "=r"(done)
+                     : "r"(fp4rt_smem_addr(bar)), "r"(parity)
                      : "memory");
     } while (!done);
 }
 
 /* bytes (a multiple of 16) from global src to shared dst, both on 16
  * bytes, completing on bar. */
-#ifndef FP4RT_QB_EVICT_FIRST
-#define FP4RT_QB_EVICT_FIRST 0
-#endif
-
 FP4RT_DEV void bulk_copy(void *dst, const void *src, fp4rt_u32 bytes,
                          fp4rt_u64 *bar)
 {
-#if FP4RT_QB_EVICT_FIRST
-    fp4rt_u64 policy;
-    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;"
-                 : "=l"(policy));
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
-                 "::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;"
-                 :: "r"(smem_addr(dst)), "l"(src), "r"(bytes),
-                    "r"(smem_addr(bar)), "l"(policy) : "memory");
-#else
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
                  "::bytes [%0], [%1], %2, [%3];"
-                 :: "r"(smem_addr(dst)), "l"(src), "r"(bytes),
-                    "r"(smem_addr(bar)) : "memory");
-#endif
+                 :: "r"(fp4rt_smem_addr(dst)), "l"(src), "r"(bytes),
+                    "r"(fp4rt_smem_addr(bar)) : "memory");
 }
 
 /* The tiling of a launch: the run's rows x kb blocks in row-major order,
@@ -258,13 +236,18 @@ FP4RT_DEV fp4rt_raw16 qb_load(fp4rt_u32 at)
  * kernel). */
 __shared__ float qb_enc_table[128];
 
-/* The encode scale of scale code sf from the table. */
-FP4RT_DEV float qb_enc(fp4rt_u32 table, fp4rt_u32 sf)
-{
-    float enc;
-    asm("ld.shared.f32 %0, [%1];" : "=f"(enc) : "r"(table + 4 * (sf & 0x7Fu)));
-    return enc;
-}
+/* The encode scales from the table (at shared address addr). */
+struct qb_enc_lookup {
+    fp4rt_u32 addr;
+    __device__ explicit qb_enc_lookup(fp4rt_u32 a) : addr(a) {}
+    __device__ float operator()(fp4rt_u32 sf) const
+    {
+        float enc;
+        asm("ld.shared.f32 %0, [%1];"
+            : "=f"(enc) : "r"(addr + 4 * (sf & 0x7Fu)));
+        return enc;
+    }
+};
 
 /* Quantizes one block into its 8 code bytes (global) and its scale byte
  * (shared, scale_at). */
@@ -274,37 +257,9 @@ FP4RT_DEV void qb_block(const fp4rt_qparams &p, const fp4rt_raw16 &raw,
                         float s_enc6, float s_dec, fp4rt_u32 table, int count,
                         fp4rt_u32 *nonfinite)
 {
-    float x[FP4RT_SF_VEC];
-    int finite;
-    fp4rt_unpack16(raw, x);
-    if (count)
-        *nonfinite += fp4rt_count16(x);
-    float vmax = fp4rt_raw_vmax(raw, x, &finite);
-    fp4rt_u32 c[2], sf;
-    if (!finite)
-        vmax = fp4rt_block_vmax(x);
-    if (ADAPT) {
-#if !FP4RT_HAS_E2M1_CVT
-        /* The fast path of fp4rt_block_quantize, encode scales from the
-         * table. */
-        float s6 = vmax * s_enc6;
-        fp4rt_u32 sf6 = fp4rt_e4m3(s6);
-        fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
-        float top = fp4rt_e4m3_value(sf6 > sf4 ? sf6 : sf4) * s_dec;
-        if (finite && top + top <= FP4RT_FLT_MAX)
-            sf = fp4rt_4over6_fast_enc(x, sf6, sf4, qb_enc(table, sf6),
-                                       qb_enc(table, sf4), s_dec,
-                                       p.adaptive == FP4RT_QP_ADAPTIVE_MSE,
-                                       c);
-        else
-#endif
-            sf = fp4rt_block_quantize(x, vmax, finite, s_enc6, s_dec,
-                                      p.adaptive, c);
-    } else {
-        sf = fp4rt_e4m3(vmax * s_enc6);
-        fp4rt_block_codes_enc(x, sf, qb_enc(table, sf), finite, c);
-    }
-    *(uint2 *)code_at = make_uint2(c[0], c[1]);
+    fp4rt_u32 sf = quant_raw_block<ADAPT>(p, raw, code_at, 0, s_enc6, s_dec,
+                                          qb_enc_lookup(table), count,
+                                          nonfinite);
     asm volatile("st.shared.u8 [%0], %1;" :: "r"(scale_at), "r"(sf)
                  : "memory");
 }
@@ -320,8 +275,9 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     float s_enc6 = s_enc * FP4RT_ONE_SIXTH, s_dec = 1.0f / s_enc;
     int count = p.nonfinite != 0;
     fp4rt_u8 *codes = (fp4rt_u8 *)p.codes;
-    fp4rt_u32 ring = smem_addr(stages), table = smem_addr(qb_enc_table);
-    fp4rt_u32 sbuf = smem_addr(qb_scale_buf);
+    fp4rt_u32 ring = fp4rt_smem_addr(stages);
+    fp4rt_u32 table = fp4rt_smem_addr(qb_enc_table);
+    fp4rt_u32 sbuf = fp4rt_smem_addr(qb_scale_buf);
     fp4rt_u32 nonfinite = 0;
     for (fp4rt_u32 k = 0; blockIdx.x + k * gridDim.x < t.tiles; k++) {
         fp4rt_u32 s = k % FP4RT_QB_STAGES;

@@ -21,6 +21,15 @@ FP4RT_DEV fp4rt_u64 fp4rt_swz(fp4rt_u64 m, fp4rt_u64 kb, fp4rt_u64 kb_count)
            (m & 31) * 16 + ((m >> 5) & 3) * 4 + (kb & 3);
 }
 
+/* The shared-window address of p (volatile: computed once where it is
+ * asked, not again inside loops). */
+FP4RT_DEV fp4rt_u32 fp4rt_smem_addr(const void *p)
+{
+    fp4rt_u64 a;
+    asm volatile("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"(p));
+    return (fp4rt_u32)a;
+}
+
 FP4RT_DEV fp4rt_i64 fp4rt_round_up(fp4rt_i64 v, fp4rt_i64 to)
 {
     return (v + to - 1) / to * to;
@@ -313,11 +322,22 @@ FP4RT_DEV void fp4rt_block_codes_enc(const float x[FP4RT_SF_VEC],
                        << (8 * (i & 3));
 }
 
+/* The encode scale of a scale code (fp4rt_block_enc, 0 for code 0), one
+ * division each.  fp4rt_block_quantize_enc takes any source of the same
+ * values (the bulk kernel's per-launch table). */
+struct fp4rt_enc_divide {
+    float s_dec;
+    __device__ explicit fp4rt_enc_divide(float d) : s_dec(d) {}
+    __device__ float operator()(fp4rt_u32 sf) const
+    {
+        return sf ? fp4rt_block_enc(sf, s_dec) : 0.0f;
+    }
+};
+
 FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
                                  float s_dec, int finite, fp4rt_u32 out[2])
 {
-    fp4rt_block_codes_enc(x, sf, sf ? fp4rt_block_enc(sf, s_dec) : 0.0f,
-                          finite, out);
+    fp4rt_block_codes_enc(x, sf, fp4rt_enc_divide(s_dec)(sf), finite, out);
 }
 
 /* The error of a block's codes c under scale code sf, summed in element
@@ -395,16 +415,6 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
     }
     return sf;
 }
-
-FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast(const float x[FP4RT_SF_VEC],
-                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
-                                      float s_dec, int mse, fp4rt_u32 c[2])
-{
-    return fp4rt_4over6_fast_enc(x, sf6, sf4,
-                                 sf6 ? fp4rt_block_enc(sf6, s_dec) : 0.0f,
-                                 sf4 ? fp4rt_block_enc(sf4, s_dec) : 0.0f,
-                                 s_dec, mse, c);
-}
 #endif
 
 /* The error of quantizing a block with scale code sf (codes 0 when sf is
@@ -419,13 +429,16 @@ FP4RT_DEV float fp4rt_candidate_error(const float x[FP4RT_SF_VEC],
 }
 
 /* Quantizes a block: its scale code, and its codes in c.  vmax is the
- * block's max |x| (NaN ignored); finite says it holds no NaN or Inf.  With
- * 4over6 both candidates are tried and the one with the smaller error
- * kept (ties go to 6). */
-FP4RT_DEV fp4rt_u32 fp4rt_block_quantize(const float x[FP4RT_SF_VEC],
-                                         float vmax, int finite,
-                                         float s_enc6, float s_dec,
-                                         int adaptive, fp4rt_u32 c[2])
+ * block's max |x| (NaN ignored); finite says it holds no NaN or Inf; enc
+ * gives the encode scale of a scale code (fp4rt_enc_divide or the same
+ * values from elsewhere).  With 4over6 both candidates are tried and the
+ * one with the smaller error kept (ties go to 6). */
+template <class Enc>
+FP4RT_DEV fp4rt_u32 fp4rt_block_quantize_enc(const float x[FP4RT_SF_VEC],
+                                             float vmax, int finite,
+                                             float s_enc6, float s_dec,
+                                             int adaptive, const Enc &enc,
+                                             fp4rt_u32 c[2])
 {
     float s6 = vmax * s_enc6;
     fp4rt_u32 sf = fp4rt_e4m3(s6);
@@ -435,15 +448,25 @@ FP4RT_DEV fp4rt_u32 fp4rt_block_quantize(const float x[FP4RT_SF_VEC],
 #if !FP4RT_HAS_E2M1_CVT
         float top = fp4rt_e4m3_value(sf > sf4 ? sf : sf4) * s_dec;
         if (finite && top + top <= FP4RT_FLT_MAX)
-            return fp4rt_4over6_fast(x, sf, sf4, s_dec, mse, c);
+            return fp4rt_4over6_fast_enc(x, sf, sf4, enc(sf), enc(sf4), s_dec,
+                                         mse, c);
 #endif
         float err6 = fp4rt_candidate_error(x, sf, s_dec, finite, mse, 0.0f);
         float err4 = fp4rt_candidate_error(x, sf4, s_dec, finite, mse, 0.0f);
         if (err4 < err6)
             sf = sf4;
     }
-    fp4rt_block_codes(x, sf, s_dec, finite, c);
+    fp4rt_block_codes_enc(x, sf, enc(sf), finite, c);
     return sf;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_block_quantize(const float x[FP4RT_SF_VEC],
+                                         float vmax, int finite,
+                                         float s_enc6, float s_dec,
+                                         int adaptive, fp4rt_u32 c[2])
+{
+    return fp4rt_block_quantize_enc(x, vmax, finite, s_enc6, s_dec, adaptive,
+                                    fp4rt_enc_divide(s_dec), c);
 }
 
 #endif /* FP4RT_QUANT_COMMON_CUH */

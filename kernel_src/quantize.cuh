@@ -216,21 +216,52 @@ FP4RT_DEV void block_values(const fp4rt_qparams &p, const char *row,
     }
 }
 
-/* Quantizes one block (codes at crow) and returns its scale. */
+/* Quantizes one block (codes at crow) and returns its scale; enc as in
+ * fp4rt_block_quantize_enc. */
+template <bool ADAPT, class Enc>
+FP4RT_DEV fp4rt_u32 quant_block_enc(const fp4rt_qparams &p,
+                                    const float x[FP4RT_SF_VEC], float vmax,
+                                    int finite, fp4rt_u8 *crow,
+                                    fp4rt_i64 block, float s_enc6,
+                                    float s_dec, const Enc &enc)
+{
+    fp4rt_u32 c[2];
+    if (!finite)
+        vmax = fp4rt_block_vmax(x);     /* NaN ignored, the contract's */
+    fp4rt_u32 sf = fp4rt_block_quantize_enc(
+        x, vmax, finite, s_enc6, s_dec,
+        ADAPT ? p.adaptive : FP4RT_QP_ADAPTIVE_OFF, enc, c);
+    *(uint2 *)(crow + block * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
+    return sf;
+}
+
 template <bool ADAPT>
 FP4RT_DEV fp4rt_u32 quant_block(const fp4rt_qparams &p,
                                 const float x[FP4RT_SF_VEC], float vmax,
                                 int finite, fp4rt_u8 *crow, fp4rt_i64 block,
                                 float s_enc6, float s_dec)
 {
-    fp4rt_u32 c[2];
-    if (!finite)
-        vmax = fp4rt_block_vmax(x);     /* NaN ignored, the contract's */
-    fp4rt_u32 sf = fp4rt_block_quantize(
-        x, vmax, finite, s_enc6, s_dec,
-        ADAPT ? p.adaptive : FP4RT_QP_ADAPTIVE_OFF, c);
-    *(uint2 *)(crow + block * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
-    return sf;
+    return quant_block_enc<ADAPT>(p, x, vmax, finite, crow, block, s_enc6,
+                                  s_dec, fp4rt_enc_divide(s_dec));
+}
+
+/* Quantizes one block as loaded (raw): its codes at crow, its scale
+ * returned; with count, its non-finite values added to *nonfinite. */
+template <bool ADAPT, class Enc>
+FP4RT_DEV fp4rt_u32 quant_raw_block(const fp4rt_qparams &p,
+                                    const fp4rt_raw16 &raw, fp4rt_u8 *crow,
+                                    fp4rt_i64 block, float s_enc6,
+                                    float s_dec, const Enc &enc, int count,
+                                    fp4rt_u32 *nonfinite)
+{
+    float x[FP4RT_SF_VEC];
+    int finite;
+    fp4rt_unpack16(raw, x);
+    if (count)
+        *nonfinite += fp4rt_count16(x);
+    float vmax = fp4rt_raw_vmax(raw, x, &finite);
+    return quant_block_enc<ADAPT>(p, x, vmax, finite, crow, block, s_enc6,
+                                  s_dec, enc);
 }
 
 /* Blocks in the item starting at block b0 of a row: bpi, fewer at its end. */
@@ -283,13 +314,9 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
         for (int b = 0; b < BLOCKS; b++) {
             if (b >= nb)
                 break;
-            int finite;
-            fp4rt_unpack16(raw[b], x);
-            if (count)
-                *nonfinite += fp4rt_count16(x);
-            float vmax = fp4rt_raw_vmax(raw[b], x, &finite);
-            word |= quant_block<ADAPT>(p, x, vmax, finite, crow, b0 + b,
-                                       s_enc6, s_dec)
+            word |= quant_raw_block<ADAPT>(p, raw[b], crow, b0 + b, s_enc6,
+                                           s_dec, fp4rt_enc_divide(s_dec),
+                                           count, nonfinite)
                     << (8 * b);
         }
     }

@@ -70,12 +70,10 @@ static int bulk_applies(const fp4rt_quantizer *qz)
 /* Where the device cannot give the kernel its ring (less shared memory
  * than the table in quant_params.cuh assumes), the register kernel
  * stays: not an error. */
-static void load_bulk(fp4rt_quantizer *qz, size_t module,
-                      fp4rt_cu_function const *fns)
+static void load_bulk(fp4rt_quantizer *qz, fp4rt_cu_function const *fns)
 {
     int cc = qz->ctx->arch->cc;
-    if (module < FP4RT_MOD_QUANT1D || module >= FP4RT_MOD_QUANT1D + 3 ||
-        !bulk_applies(qz))
+    if (!bulk_applies(qz))      /* then fns are quant1d's */
         return;
     fp4rt_cu_function fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
                                    ? FP4RT_Q_BULK_4OVER6
@@ -118,7 +116,7 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
         qz->q.d.block == FP4RT_BLOCK_2D ? FP4RT_Q_TILE_THREADS
                                         : FP4RT_Q_THREADS,
         qz->grouped_smem, FALLBACK_BLOCKS_PER_SM);
-    load_bulk(qz, module, fns);
+    load_bulk(qz, fns);
     if (qz->q.d.global_mode != FP4RT_GLOBAL_PER_TENSOR)
         return FP4RT_SUCCESS;
     size_t amax_module = (qz->q.d.fusion != FP4RT_FUSION_NONE
@@ -457,8 +455,7 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
     if (st != FP4RT_SUCCESS)
         return st;
     fill_params(qz, &a, stride, &p);
-    if (qz->small_fn && !qz->q.grouped &&
-        p.rows * p.kb <= FP4RT_Q_SMALL_BLOCKS) {
+    if (qz->small_fn && p.rows * p.kb <= FP4RT_Q_SMALL_BLOCKS) {
         /* Amax and quantization in one thread block. */
         fp4rt_launch_dims d = { { 1, 1, 1 }, { FP4RT_Q_SMALL_THREADS, 1, 1 },
                                 0 };
