@@ -210,6 +210,13 @@ FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
     fp4rt_unpack16(r.b, b);
     if (count)
         *nonfinite += fp4rt_count16(a) + fp4rt_count16(b);
+    if (g >= FP4RT_SF_VEC) {
+        /* Gates and ups in order: the common case, without selects. */
+#pragma unroll
+        for (int k = 0; k < 16; k++)
+            h[k] = fp4rt_round_to_input(fp4rt_swiglu(a[k], b[k]));
+        return;
+    }
 #pragma unroll
     for (int k = 0; k < 16; k++) {
         float gate = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1))
