@@ -44,9 +44,11 @@ typedef unsigned long long fp4rt_cu_deviceptr;
 
 #define FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES 8
 
-/* cuLaunchKernelEx's configuration (CUDA 12.0 on), with the one launch
- * attribute fp4rt sets: programmatic stream serialization (sm_90 on), which
- * lets a kernel start while the one before it in the stream finishes. */
+/* cuLaunchKernelEx's configuration (CUDA 12.0 on), with the launch
+ * attributes fp4rt sets: cooperative (every thread block resident at
+ * once), and programmatic stream serialization (sm_90 on), which lets a
+ * kernel start while the one before it in the stream finishes. */
+#define FP4RT_CU_LAUNCH_ATTRIBUTE_COOPERATIVE 2
 #define FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
 
 typedef struct fp4rt_cu_launch_attribute {
@@ -55,6 +57,7 @@ typedef struct fp4rt_cu_launch_attribute {
     union {
         char pad[64];
         int programmatic_stream_serialization_allowed;
+        int cooperative;
     } value;
 } fp4rt_cu_launch_attribute;
 

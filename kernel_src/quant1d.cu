@@ -6,6 +6,9 @@
  * quant_half.cuh: a warp reads 256 contiguous elements per load).  Warps
  * walk their units of work without a division a step; the plain kernel
  * loads a unit into registers, the 4over6 one through a cp.async ring.
+ * Per-tensor S_enc without the amax pass: fp4rt_quant1d_tensor_small (one
+ * thread block) and fp4rt_quant1d_tensor_grid (one cooperative grid) hold
+ * the run in registers.  The bulk-copy kernels are in quant_bulk.cuh.
  */
 #include "quant_half.cuh"
 #include "quantize.cuh"
@@ -14,76 +17,6 @@
 #define SEG_ELEMS FP4RT_Q_SEG_ELEMS
 #define SEGS FP4RT_Q_SEGS
 #define BLOCKS_PER_GROUP FP4RT_WARP
-
-/* ------------------------------------------------------------------ */
-/* One lane, one block                                                 */
-/* ------------------------------------------------------------------ */
-
-/* Where a lane's blocks of one launch row come from and go to. */
-typedef struct lane_row {
-    row_ref ref;
-    const char *in;       /* input row */
-    fp4rt_u8 *codes;      /* code row */
-    fp4rt_u8 *scales;     /* scale row: block b's byte at scale_col(b) */
-    float s_enc6, s_dec;
-} lane_row;
-
-/* Block indices within a row fit an int: K is at most 2^24. */
-FP4RT_DEV int scale_col(const fp4rt_qparams &p, int block)
-{
-    return p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
-               ? (block >> 2) * FP4RT_SWZ_TILE_BYTES + (block & 3)
-               : block;
-}
-
-FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
-                               fp4rt_i64 rows, const int *off,
-                               const int *pad, float s_static)
-{
-    lane_row lr;
-    lr.ref = resolve_row(p, r, rows, off, pad);
-    fp4rt_i64 m = lr.ref.m;
-    lr.in = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
-    lr.codes = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
-    lr.scales = (fp4rt_u8 *)p.scales +
-                (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
-                     ? fp4rt_swz(lr.ref.srow, 0, p.kb)
-                     : (fp4rt_u64)(lr.ref.srow * p.kb));
-    float s_enc = s_static;
-    if (p.num_experts && m >= 0)
-        s_enc = ((const float *)p.expert_enc)[lr.ref.expert];
-    lr.s_enc6 = s_enc * FP4RT_ONE_SIXTH;
-    lr.s_dec = 1.0f / s_enc;
-    return lr;
-}
-
-/* A block's scale byte; the lane with a row's last block also writes the
- * swizzled layout's padding bytes after it as 0. */
-FP4RT_DEV void store_scale_lane(const fp4rt_qparams &p, const lane_row &lr,
-                                int block, fp4rt_u32 sf)
-{
-    lr.scales[scale_col(p, block)] = (fp4rt_u8)sf;
-    if (block == (int)p.kb - 1 && p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED)
-        for (int b = (int)p.kb; b & 3; b++)
-            lr.scales[scale_col(p, b)] = 0;
-}
-
-/* Quantizes block `block` of the row (loaded in raw), or writes a padding
- * row's zero scale. */
-template <bool ADAPT>
-FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
-                                int block, const fp4rt_raw16 &raw,
-                                fp4rt_u32 *nonfinite)
-{
-    if (lr.ref.m == ROW_PAD) {
-        store_scale_lane(p, lr, block, 0u);
-        return;
-    }
-    fp4rt_u32 sf = quant_raw_block<ADAPT>(p, raw, lr.codes, block, lr.s_enc6,
-                                          lr.s_dec, fp4rt_enc_divide(lr.s_dec),
-                                          p.nonfinite != 0, nonfinite);
-    store_scale_lane(p, lr, block, sf);
-}
 
 /* ------------------------------------------------------------------ */
 /* Loads in registers                                                  */
@@ -125,7 +58,7 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
-            if (k < per_span && lr.ref.m >= 0 && block < kb)
+            if (k < per_span && block < kb)
                 raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
         }
 #pragma unroll
@@ -135,6 +68,7 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
                 quant_lane_block<ADAPT>(p, lr, block, raw[k], &nonfinite);
         }
     }
+    fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
 }
 
@@ -266,6 +200,7 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
         }
     }
     cp_async_wait_all();
+    fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
 }
 #define QUANT1D_4O6 quant1d_pipe
@@ -370,6 +305,100 @@ fp4rt_quant1d_tensor_small_4o6(const fp4rt_qparams p)
 {
     fp4rt_grid_enter();
     quant1d_small<true>(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-tensor S_enc in one cooperative launch, for mid-size inputs     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The grid is launched cooperatively (every thread block resident at
+ * once), and each thread holds at most FP4RT_Q_GRID_HELD blocks of the run
+ * in registers (thread i has blocks i, i + threads, ...).  Thread blocks
+ * fold their maxima into a workspace word, meet at a grid barrier, then
+ * all derive S_enc from the amax and quantize what they hold.
+ *
+ * Workspace words from FP4RT_QG_WS: two amax slots, the arrival count and
+ * the barrier's generation.  Run g folds into slot g & 1; the last thread
+ * block to arrive zeroes the other slot (the next run's) and the count,
+ * then advances the generation, which releases the others.
+ */
+#define QG_AMAX 0
+#define QG_COUNT 2
+#define QG_GEN 3
+
+FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch)
+{
+    __shared__ float amax;
+    fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+    v = fp4rt_block_max(v, scratch);
+    if (threadIdx.x == 0) {
+        fp4rt_u32 gen = fp4rt_load_acquire(ws + QG_GEN);
+        fp4rt_u32 *slot = ws + QG_AMAX + (gen & 1u);
+        atomicMax(slot, fp4rt_f2u(v));
+        if (fp4rt_add_acq_rel(ws + QG_COUNT, 1u) == gridDim.x - 1) {
+            ws[QG_AMAX + ((gen & 1u) ^ 1u)] = 0u;
+            ws[QG_COUNT] = 0u;
+            fp4rt_add_acq_rel(ws + QG_GEN, 1u);
+        } else {
+            while (fp4rt_load_acquire(ws + QG_GEN) == gen)
+                ;
+        }
+        amax = fp4rt_u2f(fp4rt_load_acquire(slot));
+    }
+    __syncthreads();
+    return amax;
+}
+
+template <bool ADAPT>
+FP4RT_DEV void quant1d_tensor_grid(const fp4rt_qparams &p)
+{
+    __shared__ float scratch[32];
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    fp4rt_i64 total = rows * p.kb, n = thread_count();
+    fp4rt_raw16 raw[FP4RT_Q_GRID_HELD];
+    fp4rt_i64 row[FP4RT_Q_GRID_HELD], col[FP4RT_Q_GRID_HELD];
+    float v = 0.0f;
+#pragma unroll
+    for (int k = 0; k < FP4RT_Q_GRID_HELD; k++) {
+        fp4rt_i64 b = thread_id() + k * n;
+        row[k] = b < total ? b / p.kb : -1;
+        col[k] = b - row[k] * p.kb;
+        if (row[k] >= 0) {
+            raw[k] = fp4rt_load16((const char *)p.input +
+                                      row[k] * p.in_stride * FP4RT_ELEM_BYTES,
+                                  col[k] * FP4RT_SF_VEC);
+            v = fmaxf(v, fp4rt_raw_amax(raw[k]));
+        }
+    }
+    float s_enc = fp4rt_global_enc(grid_amax(p, v, scratch), p.e4m3_max);
+    if (thread_id() == 0) {
+        *(float *)p.global_enc = s_enc;
+        *(float *)p.global_dec = 1.0f / s_enc;
+    }
+    fp4rt_u32 nonfinite = 0;
+#pragma unroll
+    for (int k = 0; k < FP4RT_Q_GRID_HELD; k++)
+        if (row[k] >= 0)
+            quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
+                                                   NULL, s_enc),
+                                    (int)col[k], raw[k], &nonfinite);
+    fp4rt_zero_pad_rows(p, rows, thread_id(), n);
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+extern "C" __global__ void __launch_bounds__(FP4RT_Q_GRID_THREADS)
+fp4rt_quant1d_tensor_grid(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant1d_tensor_grid<false>(p);
+}
+
+extern "C" __global__ void __launch_bounds__(FP4RT_Q_GRID_THREADS)
+fp4rt_quant1d_tensor_grid_4o6(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant1d_tensor_grid<true>(p);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,89 +1,101 @@
 /*
- * 16x16-tile quantization (weights): fp4rt_quant2d, one thread per tile.
- * A per-tensor S_enc comes from quant1d.cu's amax pass.
+ * 16x16-tile quantization (weights): fp4rt_quant2d, a half-warp per tile,
+ * lane l on row l of it (16 elements, one 1x16 block).  The tile's amax is
+ * a maximum over the half-warp; with 4over6, each candidate's error is
+ * summed in the contract's order (row after row, element order) by
+ * passing the running sum from lane to lane.  A per-tensor S_enc comes
+ * from quant1d.cu's amax pass.
  */
 #include "quantize.cuh"
 
-FP4RT_DEV void load_tile_row(const fp4rt_qparams &p, fp4rt_i64 m,
-                             fp4rt_i64 tc, float x[FP4RT_SF_VEC])
+#define TILE_LANES FP4RT_SF_VEC
+
+FP4RT_DEV float tile_max(float v)
 {
-    const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
-    fp4rt_unpack16(fp4rt_load16(row, tc * FP4RT_SF_VEC), x);
+#pragma unroll
+    for (int o = TILE_LANES / 2; o > 0; o >>= 1)
+        v = fmaxf(v, __shfl_xor_sync(FP4RT_FULL_MASK, v, o, TILE_LANES));
+    return v;
 }
 
-/* 4over6 for a tile: the error summed row after row, element order. */
-FP4RT_DEV float tile_error(const fp4rt_qparams &p, fp4rt_i64 m0, fp4rt_i64 tc,
-                           fp4rt_u32 sf, float s_dec)
+/* The sum of the half-warp's terms, lane 0's first, each lane's in
+ * element order; every lane gets it.  The whole warp calls it. */
+FP4RT_DEV float tile_sum(const float t[FP4RT_SF_VEC], int l)
 {
-    float err = 0.0f, x[FP4RT_SF_VEC];
+    float acc = 0.0f;
+#pragma unroll 1
+    for (int j = 0; j < TILE_LANES; j++) {
+        if (l == j) {
+#pragma unroll
+            for (int i = 0; i < FP4RT_SF_VEC; i++)
+                acc = acc + t[i];
+        }
+        acc = __shfl_sync(FP4RT_FULL_MASK, acc, j, TILE_LANES);
+    }
+    return acc;
+}
+
+/* 4over6 for a tile: the candidate with the smaller error, ties to 6. */
+FP4RT_DEV fp4rt_u32 tile_4over6(const fp4rt_qparams &p,
+                                const float x[FP4RT_SF_VEC], int finite,
+                                fp4rt_u32 sf, fp4rt_u32 sf4, float s_dec,
+                                int l)
+{
     int mse = p.adaptive == FP4RT_QP_ADAPTIVE_MSE;
-    for (int i = 0; i < FP4RT_SF_VEC; i++) {
-        load_tile_row(p, m0 + i, tc, x);
-        err = fp4rt_candidate_error(x, sf, s_dec, fp4rt_block_finite(x), mse,
-                                    err);
-    }
-    return err;
-}
-
-FP4RT_DEV void store_tile_scale(const fp4rt_qparams &p, fp4rt_i64 m0,
-                                fp4rt_i64 tc, fp4rt_u32 sf)
-{
-    fp4rt_u8 *s = (fp4rt_u8 *)p.scales;
-    for (int i = 0; i < FP4RT_SF_VEC; i++) {
-        fp4rt_i64 m = m0 + i;
-        fp4rt_u64 o = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
-                          ? fp4rt_swz(m, tc, p.kb)
-                          : (fp4rt_u64)(m * p.kb + tc);
-        s[o] = (fp4rt_u8)sf;
-    }
+    fp4rt_u32 c[2];
+    float t[FP4RT_SF_VEC];
+    fp4rt_block_codes(x, sf, s_dec, finite, c);
+    fp4rt_codes_terms(x, c, sf, s_dec, mse, t);
+    float err6 = tile_sum(t, l);
+    fp4rt_block_codes(x, sf4, s_dec, finite, c);
+    fp4rt_codes_terms(x, c, sf4, s_dec, mse, t);
+    float err4 = tile_sum(t, l);
+    return err4 < err6 ? sf4 : sf;
 }
 
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_TILE_THREADS)
 fp4rt_quant2d(const fp4rt_qparams p)
 {
     fp4rt_grid_enter();
-    int swizzled = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED;
-    fp4rt_i64 rows = p.rows;
-    fp4rt_i64 tiles_c = swizzled ? fp4rt_round_up(p.kb, FP4RT_SWZ_COLS) : p.kb;
-    fp4rt_i64 tiles_r = (swizzled ? fp4rt_round_up(rows, FP4RT_SWZ_ROWS) : rows)
-                        / FP4RT_SF_VEC;
-    fp4rt_i64 tiles = tiles_r * tiles_c;
+    fp4rt_i64 rows = p.rows, kb = p.kb;
+    fp4rt_i64 tiles = rows / FP4RT_SF_VEC * kb;
     float s_enc = *(const float *)p.global_enc;
     float s_enc6 = s_enc * FP4RT_ONE_SIXTH, s_dec = 1.0f / s_enc;
-    fp4rt_u32 nonfinite = 0;
+    int lane = threadIdx.x & (FP4RT_WARP - 1), l = lane & (TILE_LANES - 1);
     int count = p.nonfinite != 0;
-    fp4rt_i64 step = (fp4rt_i64)gridDim.x * blockDim.x;
-    for (fp4rt_i64 t = (fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x;
-         t < tiles; t += step) {
-        fp4rt_i64 tr = t / tiles_c, tc = t - tr * tiles_c;
-        fp4rt_i64 m0 = tr * FP4RT_SF_VEC;
-        if (m0 >= rows || tc >= p.kb) {
-            store_tile_scale(p, m0, tc, 0u);    /* swizzled padding */
-            continue;
+    fp4rt_u32 nonfinite = 0;
+    /* A warp takes two tiles a step; both halves stay in the loop to the
+     * end, for the shuffles. */
+    fp4rt_i64 step = thread_count() / TILE_LANES;
+    for (fp4rt_i64 t0 = thread_id() / FP4RT_WARP * 2; t0 < tiles;
+         t0 += step) {
+        fp4rt_i64 t = t0 + lane / TILE_LANES;
+        int live = t < tiles;
+        fp4rt_i64 tr = t / kb, tc = t - tr * kb;
+        fp4rt_i64 m = tr * FP4RT_SF_VEC + l;
+        lane_row lr = lane_row_at(p, live ? m : 0, rows, NULL, NULL, s_enc);
+        float x[FP4RT_SF_VEC];
+        fp4rt_unpack16(fp4rt_load16(lr.in, live ? tc * FP4RT_SF_VEC : 0), x);
+        if (!live) {
+#pragma unroll
+            for (int i = 0; i < FP4RT_SF_VEC; i++)
+                x[i] = 0.0f;
         }
-        float x[FP4RT_SF_VEC], vmax = 0.0f;
-        for (int i = 0; i < FP4RT_SF_VEC; i++) {
-            load_tile_row(p, m0 + i, tc, x);
-            vmax = fmaxf(vmax, fp4rt_block_vmax(x));
-            if (count)
-                nonfinite += fp4rt_count16(x);
-        }
-        float s6 = vmax * s_enc6;
+        if (count && live)
+            nonfinite += fp4rt_count16(x);
+        int finite = fp4rt_block_finite(x);
+        float s6 = tile_max(fp4rt_block_vmax(x)) * s_enc6;
         fp4rt_u32 sf = fp4rt_e4m3(s6);
-        if (p.adaptive != FP4RT_QP_ADAPTIVE_OFF) {
-            fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
-            float err6 = tile_error(p, m0, tc, sf, s_dec);
-            float err4 = tile_error(p, m0, tc, sf4, s_dec);
-            sf = err4 < err6 ? sf4 : sf;
-        }
-        for (int i = 0; i < FP4RT_SF_VEC; i++) {
-            fp4rt_u32 c[2];
-            load_tile_row(p, m0 + i, tc, x);
-            fp4rt_block_codes(x, sf, s_dec, fp4rt_block_finite(x), c);
-            *(uint2 *)((fp4rt_u8 *)p.codes + (m0 + i) * (p.cols / 2) +
-                       tc * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
-        }
-        store_tile_scale(p, m0, tc, sf);
+        if (p.adaptive != FP4RT_QP_ADAPTIVE_OFF)
+            sf = tile_4over6(p, x, finite, sf,
+                             fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO), s_dec, l);
+        if (!live)
+            continue;
+        fp4rt_u32 c[2];
+        fp4rt_block_codes(x, sf, s_dec, finite, c);
+        *(uint2 *)(lr.codes + tc * (FP4RT_SF_VEC / 2)) = make_uint2(c[0], c[1]);
+        store_scale_lane(p, lr, (int)tc, sf);
     }
+    fp4rt_zero_pad_rows(p, rows, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
 }

@@ -123,6 +123,13 @@ FP4RT_DEV fp4rt_u32 fp4rt_add_acq_rel(fp4rt_u32 *a, fp4rt_u32 v)
     return old;
 }
 
+FP4RT_DEV fp4rt_u32 fp4rt_load_acquire(const fp4rt_u32 *a)
+{
+    fp4rt_u32 v;
+    asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(v) : "l"(a) : "memory");
+    return v;
+}
+
 /* Programmatic dependent launch (sm_90 on; both are no-ops in a grid
  * launched plainly): fp4rt_grid_enter below. */
 FP4RT_DEV void fp4rt_let_dependents_launch()
@@ -340,13 +347,13 @@ FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
     fp4rt_block_codes_enc(x, sf, fp4rt_enc_divide(s_dec)(sf), finite, out);
 }
 
-/* The error of a block's codes c under scale code sf, summed in element
- * order as |d| (MAE) or d*d (MSE), each operation rounded on its own
- * (the module is compiled with -fmad=false).  err carries a running sum
- * so that a 16x16 tile sums row after row. */
-FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
-                                  const fp4rt_u32 c[2], fp4rt_u32 sf,
-                                  float s_dec, int mse, float err)
+/* The error terms of a block's codes c under scale code sf: |d| (MAE) or
+ * d*d (MSE) of each element, each operation rounded on its own (the
+ * module is compiled with -fmad=false). */
+FP4RT_DEV void fp4rt_codes_terms(const float x[FP4RT_SF_VEC],
+                                 const fp4rt_u32 c[2], fp4rt_u32 sf,
+                                 float s_dec, int mse,
+                                 float t[FP4RT_SF_VEC])
 {
     float scale = fp4rt_e4m3_value(sf) * s_dec;
 #pragma unroll
@@ -354,8 +361,21 @@ FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
         fp4rt_u32 code = (c[i >> 3] >> (4 * (i & 7))) & 0xFu;
         float deq = fp4rt_e2m1_value(code) * scale;
         float d = deq - x[i];
-        err = err + (mse ? d * d : fabsf(d));
+        t[i] = mse ? d * d : fabsf(d);
     }
+}
+
+/* The error of a block's codes, its terms summed in element order onto
+ * err. */
+FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
+                                  const fp4rt_u32 c[2], fp4rt_u32 sf,
+                                  float s_dec, int mse, float err)
+{
+    float t[FP4RT_SF_VEC];
+    fp4rt_codes_terms(x, c, sf, s_dec, mse, t);
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++)
+        err = err + t[i];
     return err;
 }
 

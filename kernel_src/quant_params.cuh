@@ -22,8 +22,11 @@
 /* Kernel geometry, shared with the launcher. */
 #define FP4RT_Q_THREADS 256          /* 1D, amax and dequant blocks */
 #define FP4RT_Q_BLOCKS_PER_ITEM 4    /* 16-element blocks per thread */
-#define FP4RT_Q_ROW_THREADS_MAX 256  /* per-row kernel: one block a row */
-#define FP4RT_Q_TILE_THREADS 128     /* 2D kernel: one thread a tile */
+/* Per-row kernel: one thread block a row, one thread a 16-element block,
+ * at most this many threads, and blocks a multiprocessor holds. */
+#define FP4RT_Q_ROW_THREADS_MAX 512
+#define FP4RT_Q_ROW_MIN_BLOCKS 2
+#define FP4RT_Q_TILE_THREADS 128     /* 2D kernel: a half-warp a tile */
 #define FP4RT_Q_MAX_EXPERTS 1024
 /* Segment kernels (amax, dequantize): a warp covers a segment of 256
  * contiguous elements of a row, and keeps this many segments in flight;
@@ -34,6 +37,12 @@
  * 16-element blocks a run may have to take it (four a thread). */
 #define FP4RT_Q_SMALL_THREADS 1024
 #define FP4RT_Q_SMALL_BLOCKS 4096
+/* The cooperative per-tensor quantizer (quant1d.cu): threads a block,
+ * blocks of the run a thread holds at most, and the first of its
+ * workspace words (the amax pass uses the words before). */
+#define FP4RT_Q_GRID_THREADS 512
+#define FP4RT_Q_GRID_HELD 2
+#define FP4RT_QG_WS 4
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
  * dynamic shared memory, by compute capability (major * 10 + minor):

@@ -1,52 +1,101 @@
 /*
  * 1x16-block quantization with one global scale per row:
- * fp4rt_quant1d_rowscale, one thread block per row, the row's amax first
- * (of the SwiGLU outputs when fused), then its blocks.
+ * fp4rt_quant1d_rowscale, one thread block per row and one thread per
+ * 16-element block (thread t has blocks t, t + T, ...).  The first
+ * ROW_HELD of a thread's blocks stay in registers from the row's amax to
+ * their quantization, so a row of up to ROW_HELD * T blocks is read once
+ * (the SwiGLU outputs, when fused, are computed again instead).
  */
 #include "quantize.cuh"
 
-/* Per-row S_enc: one thread block per launch row. */
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_ROW_THREADS_MAX)
-fp4rt_quant1d_rowscale(const fp4rt_qparams p)
+/* fp32 holds twice the bytes a block: one, so as not to spill. */
+#if FP4RT_IN_DTYPE == FP4RT_DT_F32
+#define ROW_HELD 1
+#else
+#define ROW_HELD 2
+#endif
+
+template <bool GLU, bool ADAPT>
+FP4RT_DEV void quant_row(const fp4rt_qparams &p, fp4rt_i64 r)
 {
     __shared__ float scratch[32];
-    fp4rt_grid_enter();
-    fp4rt_i64 r = blockIdx.x, rows = fp4rt_run_rows(p);
-    fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
-    if (r >= rows) {
-        /* Swizzled padding rows get zero scales; nothing else. */
-        if (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED &&
-            r < fp4rt_round_up(rows, FP4RT_SWZ_ROWS))
-            for (fp4rt_i64 q = threadIdx.x; q < nq; q += blockDim.x)
-                store_scales(p, r, BLOCKS * q,
-                             item_blocks(p, BLOCKS * q, BLOCKS), 0u);
-        return;
-    }
+    int kb = (int)p.kb, t = (int)threadIdx.x, n = (int)blockDim.x;
+    lane_row lr = lane_row_at(p, r, r + 1, NULL, NULL, 1.0f);
+    fp4rt_raw16 raw[ROW_HELD];
     float v = 0.0f;
-    for (fp4rt_i64 q = threadIdx.x; q < nq; q += blockDim.x) {
-        fp4rt_i64 b0 = BLOCKS * q;
-        int nb = item_blocks(p, b0, BLOCKS);
-        v = fmaxf(v, p.swiglu ? item_amax<true>(p, r, b0, nb)
-                              : item_amax<false>(p, r, b0, nb));
+#pragma unroll
+    for (int k = 0; k < ROW_HELD; k++) {
+        int b = t + k * n;
+        if (b >= kb)
+            break;
+        if (GLU) {
+            v = fmaxf(v, item_amax<true>(p, r, b, 1));
+        } else {
+            raw[k] = fp4rt_load16(lr.in, (fp4rt_i64)b * FP4RT_SF_VEC);
+            v = fmaxf(v, fp4rt_raw_amax(raw[k]));
+        }
     }
+    for (int b = t + ROW_HELD * n; b < kb; b += n)
+        v = fmaxf(v, item_amax<GLU>(p, r, b, 1));
     float s_enc = fp4rt_global_enc(fp4rt_block_max(v, scratch), p.e4m3_max);
-    if (threadIdx.x == 0) {
+    if (t == 0) {
         ((float *)p.global_dec)[r] = 1.0f / s_enc;
         if (p.global_enc)
             ((float *)p.global_enc)[r] = s_enc;
     }
+    lr.s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+    lr.s_dec = 1.0f / s_enc;
+    int count = p.nonfinite != 0;
     fp4rt_u32 nonfinite = 0;
-    /* 4over6 is decided at run time here (ADAPT = true reads
-     * p.adaptive): this path is not the hot one, and it keeps the module
-     * small. */
-    for (fp4rt_i64 q = threadIdx.x; q < nq; q += blockDim.x) {
-        fp4rt_i64 b0 = BLOCKS * q;
-        int nb = item_blocks(p, b0, BLOCKS);
-        if (p.swiglu)
-            quant_item<true, true>(p, r, r, b0, nb, s_enc, &nonfinite);
-        else
-            quant_item<false, true>(p, r, r, b0, nb, s_enc, &nonfinite);
+    for (int k = 0, b = t; b < kb; k++, b += n) {
+        if (GLU) {
+            float x[FP4RT_SF_VEC];
+            block_values<true>(p, lr.in, b, x, count, &nonfinite);
+            fp4rt_u32 sf = quant_block<ADAPT>(p, x, fp4rt_block_vmax(x),
+                                              fp4rt_block_finite(x), lr.codes,
+                                              b, lr.s_enc6, lr.s_dec);
+            store_scale_lane(p, lr, b, sf);
+            continue;
+        }
+        fp4rt_raw16 held;
+#pragma unroll
+        for (int j = 0; j < ROW_HELD; j++)
+            if (j == k)
+                held = raw[j];
+        if (k >= ROW_HELD)
+            held = fp4rt_load16(lr.in, (fp4rt_i64)b * FP4RT_SF_VEC);
+        quant_lane_block<ADAPT>(p, lr, b, held, &nonfinite);
     }
     fp4rt_count_nonfinite(p, nonfinite);
 }
 
+/* Per-row S_enc: one thread block per row of the launch; every thread
+ * also takes its share of the swizzled padding rows' zero scales. */
+template <bool ADAPT>
+FP4RT_DEV void quant_rows(const fp4rt_qparams &p)
+{
+    fp4rt_i64 r = blockIdx.x, rows = fp4rt_run_rows(p);
+    if (r < rows) {
+        if (p.swiglu)
+            quant_row<true, ADAPT>(p, r);
+        else
+            quant_row<false, ADAPT>(p, r);
+    }
+    fp4rt_zero_pad_rows(p, rows, thread_id(), thread_count());
+}
+
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_ROW_THREADS_MAX, FP4RT_Q_ROW_MIN_BLOCKS)
+fp4rt_quant1d_rowscale(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant_rows<false>(p);
+}
+
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_ROW_THREADS_MAX, FP4RT_Q_ROW_MIN_BLOCKS)
+fp4rt_quant1d_rowscale_4o6(const fp4rt_qparams p)
+{
+    fp4rt_grid_enter();
+    quant_rows<true>(p);
+}

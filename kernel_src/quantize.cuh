@@ -42,11 +42,20 @@ FP4RT_DEV void store_scales(const fp4rt_qparams &p, fp4rt_i64 srow,
     }
 }
 
+/* Zeroes word w of the swizzled 128-row band at s (a word is one row's
+ * four scale bytes, row (w >> 2) + 32 (w & 3) of the band) when its row is
+ * at least first: the band's padding rows. */
+FP4RT_DEV void zero_band_word(fp4rt_u32 *s, int first, fp4rt_i64 w)
+{
+    int i = (int)(w & (FP4RT_SWZ_ROWS - 1));
+    if ((i >> 2) + 32 * (i & 3) >= first)
+        s[w] = 0u;
+}
+
 /* Zero scales of the swizzled padding rows after the run's rows (not
  * grouped), by threads i, i + n, ...: the last 128-row band's tiles word
- * by word in address order (a word is one row's four scale bytes, row
- * (w >> 2) + 32 (w & 3) of the band at word w), so that a warp's stores
- * are contiguous; the words of real rows are left alone. */
+ * by word in address order, so that a warp's stores are contiguous; the
+ * words of real rows are left alone. */
 FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
                                    fp4rt_i64 i, fp4rt_i64 n)
 {
@@ -54,15 +63,52 @@ FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
         rows % FP4RT_SWZ_ROWS == 0)
         return;
     fp4rt_i64 band = rows / FP4RT_SWZ_ROWS;
-    fp4rt_i64 groups = (p.kb + 3) / 4;
-    fp4rt_u32 *s = (fp4rt_u32 *)((fp4rt_u8 *)p.scales +
-                                 band * groups * FP4RT_SWZ_TILE_BYTES);
+    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
+    fp4rt_u32 *s = (fp4rt_u32 *)p.scales + band * words;
     int first = (int)(rows - band * FP4RT_SWZ_ROWS);
-    for (; i < groups * FP4RT_SWZ_ROWS; i += n) {
-        int w = (int)(i & (FP4RT_SWZ_ROWS - 1));
-        if ((w >> 2) + 32 * (w & 3) >= first)
-            s[i] = 0u;
+    for (; i < words; i += n)
+        zero_band_word(s, first, i);
+}
+
+/* The same for a grouped run: each expert's rows pad to a multiple of 128
+ * from its padded start pad[e] (see load_groups); threads i, i + n, ...
+ * walk the words of one band per expert, expert after expert. */
+FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
+                                     const int *pad, fp4rt_i64 i,
+                                     fp4rt_i64 n)
+{
+    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
+        return;
+    /* A band has fewer than 2^31 words (K < 2^24); the step n is split
+     * once into whole bands and words, so that a step needs no division. */
+    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
+    fp4rt_i64 e = i / words, w = i - e * words;
+    fp4rt_i64 de = n / words, dw = n - de * words;
+    while (e < p.num_experts) {
+        int count = off[e + 1] - off[e];
+        int first = count & (FP4RT_SWZ_ROWS - 1);
+        if (first) {
+            fp4rt_i64 band = (pad[e] + count - first) / FP4RT_SWZ_ROWS;
+            zero_band_word((fp4rt_u32 *)p.scales + band * words, first, w);
+        }
+        e += de;
+        w += dw;
+        if (w >= words) {
+            w -= words;
+            e++;
+        }
     }
+}
+
+/* Every padding row of the launch's run, by threads i, i + n, ... */
+FP4RT_DEV void fp4rt_zero_pads(const fp4rt_qparams &p, fp4rt_i64 rows,
+                               const int *off, const int *pad, fp4rt_i64 i,
+                               fp4rt_i64 n)
+{
+    if (p.num_experts)
+        fp4rt_zero_group_pads(p, off, pad, i, n);
+    else
+        fp4rt_zero_pad_rows(p, rows, i, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -156,42 +202,35 @@ FP4RT_DEV int last_at_most(const int *a, int n, fp4rt_i64 v)
     return lo;
 }
 
-#define ROW_SKIP -2   /* nothing to write */
-#define ROW_PAD -1    /* padding scale row: zeros */
+#define ROW_SKIP -1   /* nothing to write */
 
 typedef struct row_ref {
-    fp4rt_i64 m;      /* input and code row, or ROW_SKIP / ROW_PAD */
+    fp4rt_i64 m;      /* input and code row, or ROW_SKIP */
     fp4rt_i64 srow;   /* scale row */
     int expert;
 } row_ref;
 
-/* Maps row r of the launch to the rows it reads and writes. */
+/* Maps row r of the launch (of the input) to the rows it reads and writes:
+ * grouped, rows outside every expert are skipped, and an expert's rows
+ * have their scales from its padded start when swizzled.  Padding rows
+ * are not rows of the launch (fp4rt_zero_pads writes them). */
 FP4RT_DEV row_ref resolve_row(const fp4rt_qparams &p, fp4rt_i64 r,
                               fp4rt_i64 rows, const int *off, const int *pad)
 {
     row_ref ref = { ROW_SKIP, r, 0 };
-    int swizzled = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED;
     int e_count = p.num_experts;
     if (!e_count) {
         if (r < rows)
             ref.m = r;
-        else if (swizzled && r < fp4rt_round_up(rows, FP4RT_SWZ_ROWS))
-            ref.m = ROW_PAD;
         return ref;
     }
-    if (!swizzled) {
-        if (r >= off[0] && r < off[e_count]) {
-            ref.m = r;
-            ref.expert = last_at_most(off, e_count + 1, r);
-        }
+    if (r < off[0] || r >= off[e_count])
         return ref;
-    }
-    if (r >= pad[e_count])
-        return ref;
-    int e = last_at_most(pad, e_count + 1, r);
-    fp4rt_i64 local = r - pad[e];
+    int e = last_at_most(off, e_count + 1, r);
+    ref.m = r;
     ref.expert = e;
-    ref.m = local < off[e + 1] - off[e] ? off[e] + local : ROW_PAD;
+    if (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED)
+        ref.srow = pad[e] + (r - off[e]);
     return ref;
 }
 
@@ -364,6 +403,71 @@ FP4RT_DEV fp4rt_i64 thread_count()
 }
 
 /* ------------------------------------------------------------------ */
+/* One lane, one block                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Where a lane's blocks of one launch row come from and go to. */
+typedef struct lane_row {
+    row_ref ref;
+    const char *in;       /* input row */
+    fp4rt_u8 *codes;      /* code row */
+    fp4rt_u8 *scales;     /* scale row: block b's byte at scale_col(b) */
+    float s_enc6, s_dec;
+} lane_row;
+
+/* Block indices within a row fit an int: K is at most 2^24. */
+FP4RT_DEV int scale_col(const fp4rt_qparams &p, int block)
+{
+    return p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+               ? (block >> 2) * FP4RT_SWZ_TILE_BYTES + (block & 3)
+               : block;
+}
+
+FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
+                               fp4rt_i64 rows, const int *off,
+                               const int *pad, float s_static)
+{
+    lane_row lr;
+    lr.ref = resolve_row(p, r, rows, off, pad);
+    fp4rt_i64 m = lr.ref.m;
+    lr.in = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    lr.codes = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
+    lr.scales = (fp4rt_u8 *)p.scales +
+                (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+                     ? fp4rt_swz(lr.ref.srow, 0, p.kb)
+                     : (fp4rt_u64)(lr.ref.srow * p.kb));
+    float s_enc = s_static;
+    if (p.num_experts && m >= 0)
+        s_enc = ((const float *)p.expert_enc)[lr.ref.expert];
+    lr.s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+    lr.s_dec = 1.0f / s_enc;
+    return lr;
+}
+
+/* A block's scale byte; the lane with a row's last block also writes the
+ * swizzled layout's padding bytes after it as 0. */
+FP4RT_DEV void store_scale_lane(const fp4rt_qparams &p, const lane_row &lr,
+                                int block, fp4rt_u32 sf)
+{
+    lr.scales[scale_col(p, block)] = (fp4rt_u8)sf;
+    if (block == (int)p.kb - 1 && p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED)
+        for (int b = (int)p.kb; b & 3; b++)
+            lr.scales[scale_col(p, b)] = 0;
+}
+
+/* Quantizes block `block` of the row (loaded in raw). */
+template <bool ADAPT>
+FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
+                                int block, const fp4rt_raw16 &raw,
+                                fp4rt_u32 *nonfinite)
+{
+    fp4rt_u32 sf = quant_raw_block<ADAPT>(p, raw, lr.codes, block, lr.s_enc6,
+                                          lr.s_dec, fp4rt_enc_divide(lr.s_dec),
+                                          p.nonfinite != 0, nonfinite);
+    store_scale_lane(p, lr, block, sf);
+}
+
+/* ------------------------------------------------------------------ */
 /* 1D kernels                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -391,8 +495,6 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
         fp4rt_i64 b0 = unit_in_row(w, s) * p.bpi;
         int nb = item_blocks(p, b0, p.bpi);
         row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
-        if (ref.m == ROW_PAD)
-            store_scales(p, ref.srow, b0, nb, 0u);
         if (ref.m < 0)
             continue;
         float s_enc = p.num_experts
@@ -400,6 +502,7 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
                           : s_static;
         quant_item<GLU, ADAPT>(p, ref.m, ref.srow, b0, nb, s_enc, &nonfinite);
     }
+    fp4rt_zero_pads(p, rows, off, pad, thread_id(), threads);
     fp4rt_count_nonfinite(p, nonfinite);
 }
 

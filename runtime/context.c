@@ -394,6 +394,33 @@ fp4rt_status fp4rt_launch(const fp4rt_context *ctx, fp4rt_cu_function fn,
     return fp4rt_cu_check(ctx, r, what);
 }
 
+/* cuLaunchKernelEx with the programmatic attribute, and the cooperative
+ * one when asked. */
+static fp4rt_status launch_ex(const fp4rt_context *ctx, fp4rt_cu_function fn,
+                              const fp4rt_launch_dims *d, void *stream,
+                              void **params, int cooperative,
+                              const char *what)
+{
+    int pushed;
+    fp4rt_status st = fp4rt_ctx_enter(ctx, &pushed);
+    if (st != FP4RT_SUCCESS)
+        return st;
+    fp4rt_cu_launch_attribute attrs[2];
+    memset(attrs, 0, sizeof attrs);
+    attrs[0].id = FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attrs[0].value.programmatic_stream_serialization_allowed = 1;
+    attrs[1].id = FP4RT_CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+    attrs[1].value.cooperative = 1;
+    fp4rt_cu_launch_config cfg = {
+        d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
+        d->block[2], d->shared_bytes, (fp4rt_cu_stream)stream, attrs,
+        cooperative ? 2u : 1u
+    };
+    fp4rt_cu_result r = ctx->api->cuLaunchKernelEx(&cfg, fn, params, NULL);
+    fp4rt_ctx_leave(ctx, pushed);
+    return fp4rt_cu_check(ctx, r, what);
+}
+
 fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
                                 fp4rt_cu_function fn,
                                 const fp4rt_launch_dims *d, void *stream,
@@ -401,21 +428,19 @@ fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
 {
     if (!ctx->programmatic)
         return fp4rt_launch(ctx, fn, d, stream, params, what);
-    int pushed;
-    fp4rt_status st = fp4rt_ctx_enter(ctx, &pushed);
-    if (st != FP4RT_SUCCESS)
-        return st;
-    fp4rt_cu_launch_attribute attr;
-    memset(&attr, 0, sizeof attr);
-    attr.id = FP4RT_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-    attr.value.programmatic_stream_serialization_allowed = 1;
-    fp4rt_cu_launch_config cfg = {
-        d->grid[0], d->grid[1], d->grid[2], d->block[0], d->block[1],
-        d->block[2], d->shared_bytes, (fp4rt_cu_stream)stream, &attr, 1
-    };
-    fp4rt_cu_result r = ctx->api->cuLaunchKernelEx(&cfg, fn, params, NULL);
-    fp4rt_ctx_leave(ctx, pushed);
-    return fp4rt_cu_check(ctx, r, what);
+    return launch_ex(ctx, fn, d, stream, params, 0, what);
+}
+
+fp4rt_status fp4rt_launch_cooperative(const fp4rt_context *ctx,
+                                      fp4rt_cu_function fn,
+                                      const fp4rt_launch_dims *d,
+                                      void *stream, void **params,
+                                      const char *what)
+{
+    if (!ctx->programmatic)
+        return fp4rt_fail(ctx, FP4RT_ERR_UNSUPPORTED,
+                          "%s: no cooperative launch here", what);
+    return launch_ex(ctx, fn, d, stream, params, 1, what);
 }
 
 /* ------------------------------------------------------------------ */

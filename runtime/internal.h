@@ -107,5 +107,13 @@ fp4rt_status fp4rt_launch_after(const fp4rt_context *ctx,
                                 fp4rt_cu_function fn,
                                 const fp4rt_launch_dims *dims, void *stream,
                                 void **params, const char *what);
+/* The same, launched cooperatively: every thread block of the grid is
+ * resident at once, so that they may wait for each other (the grid must
+ * fit the device; only where ctx->programmatic). */
+fp4rt_status fp4rt_launch_cooperative(const fp4rt_context *ctx,
+                                      fp4rt_cu_function fn,
+                                      const fp4rt_launch_dims *dims,
+                                      void *stream, void **params,
+                                      const char *what);
 
 #endif /* FP4RT_RUNTIME_INTERNAL_H */

@@ -27,6 +27,9 @@ struct fp4rt_quantizer {
     fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
     int bulk_resident;
     fp4rt_cu_function small_fn;  /* PER_TENSOR 1D: tiny runs in one block */
+    fp4rt_cu_function grid_fn;   /* PER_TENSOR 1D: mid-size runs, one
+                                  * cooperative launch */
+    int64_t grid_cap;            /* thread blocks grid_fn may have */
 };
 
 static const char create_what[] = "fp4rt_quantizer_create";
@@ -42,7 +45,8 @@ static void pick_kernel(const fp4rt_qdesc *q, size_t *module, int *entry)
         *entry = FP4RT_Q_TILE;
     } else if (d->global_mode == FP4RT_GLOBAL_PER_ROW) {
         *module = FP4RT_MOD_QUANTROWS + dtype;
-        *entry = FP4RT_Q_ROWSCALE;
+        *entry = d->adaptive != FP4RT_ADAPTIVE_OFF ? FP4RT_Q_ROWSCALE_4OVER6
+                                                    : FP4RT_Q_ROWSCALE;
     } else {
         *module = (d->fusion != FP4RT_FUSION_NONE ? FP4RT_MOD_QUANTGLU
                                                    : FP4RT_MOD_QUANT1D) +
@@ -101,6 +105,22 @@ static void load_bulk(fp4rt_quantizer *qz, fp4rt_cu_function const *fns)
     qz->bulk_resident = resident;
 }
 
+/* The cooperative per-tensor kernel: where the context launches with
+ * attributes (sm_90 on) and FP4RT_Q1D_GRID is not 0; its grid is what is
+ * resident at once. */
+static void load_grid(fp4rt_quantizer *qz, fp4rt_cu_function fn)
+{
+    const char *env = getenv("FP4RT_Q1D_GRID");
+    if (!qz->ctx->programmatic || (env && strcmp(env, "0") == 0))
+        return;
+    int resident = fp4rt_resident_blocks(qz->ctx, fn, FP4RT_Q_GRID_THREADS,
+                                         0, 0);
+    if (resident < 1)
+        return;
+    qz->grid_fn = fn;
+    qz->grid_cap = (int64_t)qz->ctx->sm_count * resident;
+}
+
 static fp4rt_status load_kernels(fp4rt_quantizer *qz)
 {
     fp4rt_cu_function const *fns;
@@ -128,10 +148,11 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
         return st;
     qz->amax_fn = fns[FP4RT_Q_AMAX];
     if (qz->q.d.block == FP4RT_BLOCK_1D &&
-        qz->q.d.fusion == FP4RT_FUSION_NONE && !qz->q.grouped)
-        qz->small_fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
-                               ? FP4RT_Q_SMALL_4OVER6
-                               : FP4RT_Q_SMALL];
+        qz->q.d.fusion == FP4RT_FUSION_NONE && !qz->q.grouped) {
+        int adapt = qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF;
+        qz->small_fn = fns[adapt ? FP4RT_Q_SMALL_4OVER6 : FP4RT_Q_SMALL];
+        load_grid(qz, fns[adapt ? FP4RT_Q_GRID_4OVER6 : FP4RT_Q_GRID]);
+    }
     qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
                                               FP4RT_Q_THREADS, 0,
                                               FALLBACK_BLOCKS_PER_SM);
@@ -249,16 +270,24 @@ static int64_t round_up(int64_t v, int64_t to)
     return (v + to - 1) / to * to;
 }
 
-/* Rows a launch covers: the run's rows, swizzled padding, and for grouped
- * swizzled scales the padded row space of every expert. */
-static int64_t launch_rows(const fp4rt_qdesc *q, int64_t rows)
+/* Threads that zero the swizzled layout's padding rows (whole 128-row
+ * bands of four-column tiles, one band per expert when grouped) at
+ * PAD_WORDS_PER_THREAD words each: a small run is quantized by few
+ * threads, and its padding is the larger part of what it writes. */
+#define PAD_WORDS_PER_THREAD 4
+
+static int64_t pad_threads(const fp4rt_qdesc *q)
 {
     if (q->d.scale_layout != FP4RT_SCALE_SWIZZLED)
-        return rows;
-    if (!q->grouped)
-        return round_up(rows, FP4RT_SWZ_ROWS);
-    return round_up(rows, FP4RT_SWZ_ROWS) +
-           (int64_t)q->d.num_experts * FP4RT_SWZ_ROWS;
+        return 0;
+    int64_t words = (q->kb + 3) / 4 * FP4RT_SWZ_ROWS;
+    int64_t bands = q->grouped ? q->d.num_experts : 1;
+    return bands * words / PAD_WORDS_PER_THREAD;
+}
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
 }
 
 /* Blocks for work items of threads each, at most what is resident at
@@ -308,7 +337,9 @@ static void fill_params(const fp4rt_quantizer *qz,
                         fp4rt_qparams *p)
 {
     const fp4rt_qdesc *q = &qz->q;
-    int64_t rows = launch_rows(q, a->rows);
+    /* A launch covers the run's rows; the kernels write the swizzled
+     * layout's padding rows too. */
+    int64_t rows = a->rows;
     memset(p, 0, sizeof *p);
     p->input = a->input;
     p->codes = a->codes;
@@ -395,27 +426,27 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
                              void *stream)
 {
     const fp4rt_qdesc *q = &qz->q;
-    int64_t rows = launch_rows(q, p->rows);
-    int64_t nq = (q->kb + FP4RT_Q_BLOCKS_PER_ITEM - 1) /
-                 FP4RT_Q_BLOCKS_PER_ITEM;
+    int64_t rows = p->rows;
     fp4rt_launch_dims d = { { 1, 1, 1 }, { FP4RT_Q_THREADS, 1, 1 }, 0 };
     if (q->d.block == FP4RT_BLOCK_2D) {
-        int64_t cols = q->d.scale_layout == FP4RT_SCALE_SWIZZLED
-                           ? round_up(q->kb, FP4RT_SWZ_COLS)
-                           : q->kb;
+        /* A half-warp a 16x16 tile, a thread a row of it. */
         d.block[0] = FP4RT_Q_TILE_THREADS;
-        d.grid[0] = grid_for(qz, rows / FP4RT_SF_VEC * cols,
+        d.grid[0] = grid_for(qz, max64(rows * q->kb, pad_threads(q)),
                              FP4RT_Q_TILE_THREADS, qz->main_resident);
     } else if (q->d.global_mode == FP4RT_GLOBAL_PER_ROW) {
-        int64_t threads = round_up(nq, 32);
+        /* A thread block a row, a thread a block of it. */
+        int64_t threads = round_up(q->kb, 32);
         d.block[0] = (unsigned)(threads < FP4RT_Q_ROW_THREADS_MAX
                                     ? threads
                                     : FP4RT_Q_ROW_THREADS_MAX);
-        d.grid[0] = (unsigned)rows;
+        /* Thread blocks past the run's rows only zero padding. */
+        int64_t pad_blocks = (pad_threads(q) + d.block[0] - 1) / d.block[0];
+        d.grid[0] = (unsigned)max64(rows, pad_blocks);
     } else {
         int64_t threads = uses_segments(q) ? span_threads(p->items)
                                            : p->items;
-        d.grid[0] = grid_for(qz, threads, FP4RT_Q_THREADS, qz->main_resident);
+        d.grid[0] = grid_for(qz, max64(threads, pad_threads(q)),
+                             FP4RT_Q_THREADS, qz->main_resident);
         d.shared_bytes = qz->grouped_smem;
     }
     if (rows == 0)
@@ -434,6 +465,26 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
      * caller's) finishes: it waits for that one's writes on the device. */
     return fp4rt_launch_after(qz->ctx, qz->main_fn, &d, stream, params,
                               run_what);
+}
+
+/* The cooperative per-tensor kernel takes runs that its resident grid
+ * holds in registers, at most FP4RT_Q_GRID_HELD blocks a thread, and that
+ * would give the bulk kernel less than a tile per multiprocessor. */
+static int use_grid(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
+{
+    int64_t blocks = p->rows * p->kb;
+    return qz->grid_fn && !use_bulk(qz, p) &&
+           blocks <= qz->grid_cap * FP4RT_Q_GRID_THREADS * FP4RT_Q_GRID_HELD;
+}
+
+/* Thread blocks for the run, a block of it a thread where they fit. */
+static unsigned grid_blocks(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
+{
+    int64_t blocks = (p->rows * p->kb + FP4RT_Q_GRID_THREADS - 1) /
+                     FP4RT_Q_GRID_THREADS;
+    if (blocks > qz->grid_cap)
+        blocks = qz->grid_cap;
+    return blocks < 1 ? 1u : (unsigned)blocks;
 }
 
 fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
@@ -462,6 +513,14 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
         void *params[] = { &p };
         return fp4rt_launch_after(qz->ctx, qz->small_fn, &d, stream, params,
                                   run_what);
+    }
+    if (use_grid(qz, &p)) {
+        fp4rt_launch_dims d = {
+            { grid_blocks(qz, &p), 1, 1 }, { FP4RT_Q_GRID_THREADS, 1, 1 }, 0
+        };
+        void *params[] = { &p };
+        return fp4rt_launch_cooperative(qz->ctx, qz->grid_fn, &d, stream,
+                                        params, run_what);
     }
     if (qz->q.d.global_mode == FP4RT_GLOBAL_PER_TENSOR) {
         st = run_amax(qz, &p, stream);
