@@ -193,6 +193,14 @@ static void graph_tests(fp4rt_context *ctx)
     c.desc.global_mode = FP4RT_GLOBAL_PER_ROW;
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE;
     graph_case(ctx, c, ms, 6, "per-row 4over6, M from device memory");
+    /* Up to 128 x 7168 takes the cooperative per-tensor kernel (sm_90 on):
+     * its grid barrier's generations alternate from replay to replay. */
+    static const int64_t ms_mid[] = { 100, 7, 0, 128, 1, 65 };
+    c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 128, 7168, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_PER_TENSOR);
+    graph_case(ctx, c, ms_mid, 6, "per-tensor, 128 x 7168 at most");
+    c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
+    graph_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most");
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 2000, 2048, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
     c.desc.num_experts = 32;
