@@ -388,8 +388,9 @@ FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
  * or is 0, and IEEE subtraction is symmetric, so |d| and d*d are the
  * contract's.  enc is 0 for a zero scale (codes 0, error sum |x| or x*x).
  */
+template <bool MSE>
 FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
-                                     float scale2, int mse, fp4rt_u32 mag[2])
+                                     float scale2, fp4rt_u32 mag[2])
 {
     float err = 0.0f;
     float quarter[4] = { FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23,
@@ -401,7 +402,7 @@ FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
         float v = sa + sb;
         v = v + sc;
         float d = v * scale2 - fabsf(x[i]);
-        err = err + (mse ? d * d : fabsf(d));
+        err = err + (MSE ? d * d : fabsf(d));
         quarter[i >> 2] = fmaf(sa, 4.0f * w, quarter[i >> 2]);
         quarter[i >> 2] = fmaf(sb, 2.0f * w, quarter[i >> 2]);
         quarter[i >> 2] = fmaf(sc, w, quarter[i >> 2]);
@@ -415,17 +416,20 @@ FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
 
 /* 4over6 on a finite block with both candidates' 2 * scale finite: both
  * evaluated in one pass each, the winner's codes kept.  enc6, enc4: the
- * candidates' encode scales (fp4rt_block_enc, 0 for a zero code). */
+ * candidates' encode scales (fp4rt_block_enc, 0 for a zero code).  The
+ * error measure is a template argument: a run-time one would issue both
+ * measures' instructions, one of them predicated off. */
+template <bool MSE>
 FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
                                           fp4rt_u32 sf6, fp4rt_u32 sf4,
                                           float enc6, float enc4, float s_dec,
-                                          int mse, fp4rt_u32 c[2])
+                                          fp4rt_u32 c[2])
 {
     fp4rt_u32 mag6[2], mag4[2];
     float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
     float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
-    float err6 = fp4rt_candidate_fast(x, enc6, scale6 + scale6, mse, mag6);
-    float err4 = fp4rt_candidate_fast(x, enc4, scale4 + scale4, mse, mag4);
+    float err6 = fp4rt_candidate_fast<MSE>(x, enc6, scale6 + scale6, mag6);
+    float err4 = fp4rt_candidate_fast<MSE>(x, enc4, scale4 + scale4, mag4);
     int four = err4 < err6;
     fp4rt_u32 sf = four ? sf4 : sf6;
     c[0] = c[1] = 0u;
@@ -468,8 +472,10 @@ FP4RT_DEV fp4rt_u32 fp4rt_block_quantize_enc(const float x[FP4RT_SF_VEC],
 #if !FP4RT_HAS_E2M1_CVT
         float top = fp4rt_e4m3_value(sf > sf4 ? sf : sf4) * s_dec;
         if (finite && top + top <= FP4RT_FLT_MAX)
-            return fp4rt_4over6_fast_enc(x, sf, sf4, enc(sf), enc(sf4), s_dec,
-                                         mse, c);
+            return mse ? fp4rt_4over6_fast_enc<true>(x, sf, sf4, enc(sf),
+                                                     enc(sf4), s_dec, c)
+                       : fp4rt_4over6_fast_enc<false>(x, sf, sf4, enc(sf),
+                                                      enc(sf4), s_dec, c);
 #endif
         float err6 = fp4rt_candidate_error(x, sf, s_dec, finite, mse, 0.0f);
         float err4 = fp4rt_candidate_error(x, sf4, s_dec, finite, mse, 0.0f);
