@@ -56,6 +56,19 @@ static void run_fixed(fp4rt_context *ctx)
                             FP4RT_GLOBAL_STATIC);
     g.desc.num_experts = 1024;
     check_case(ctx, &g, "");
+    /* 16x16 tiles on runs large enough for four tiles a lane: K / 16 a
+     * multiple of 4 (one store of a lane's four tiles) and not (tiles of
+     * a lane across a row end), plain and 4over6. */
+    static const int64_t tiled[][2] = { { 4112, 2048 }, { 4112, 1040 } };
+    for (size_t i = 0; i < 2; i++)
+        for (int a = 0; a < 2; a++) {
+            g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, tiled[i][0], tiled[i][1],
+                                    (fp4rt_scale_layout)(a ^ (int)i),
+                                    FP4RT_GLOBAL_PER_TENSOR);
+            g.desc.block = FP4RT_BLOCK_2D;
+            g.desc.adaptive = a ? FP4RT_ADAPTIVE_4OVER6_MAE : FP4RT_ADAPTIVE_OFF;
+            check_case(ctx, &g, "");
+        }
 }
 
 /* ------------------------------------------------------------------ */
