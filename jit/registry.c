@@ -9,7 +9,7 @@ static const char *const no_defines[] = { NULL };
 
 static const char *const e2m1_entries[] = {
     "fp4rt_e2m1_convert", "fp4rt_e2m1_exhaustive", "fp4rt_contract_probe",
-    NULL
+    "fp4rt_silu_exhaustive", NULL
 };
 
 static const char *const q1d_entries[] = { "fp4rt_quant1d",

@@ -32,7 +32,8 @@ typedef enum fp4rt_module_id {
 enum {
     FP4RT_E2M1_CONVERT = 0,     /* fp32 buffer -> packed codes */
     FP4RT_E2M1_EXHAUSTIVE = 1,  /* every fp32 bit pattern -> codes */
-    FP4RT_CONTRACT_PROBE = 2    /* a*b+c, for the no-contraction check */
+    FP4RT_CONTRACT_PROBE = 2,   /* a*b+c, for the no-contraction check */
+    FP4RT_SILU_EXHAUSTIVE = 3   /* flat SwiGLU vs exact, every fp32 gate */
 };
 
 /* Entry points of the quant1d and quantglu modules (the same order in

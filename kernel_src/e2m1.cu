@@ -53,6 +53,38 @@ extern "C" __global__ void fp4rt_e2m1_exhaustive(fp4rt_u32 base,
     }
 }
 
+/* SwiGLU's flat form (fp4rt_swiglu_flat, what the fused kernels take)
+ * against its exact form (fp4rt_swiglu) on every fp32 gate, up 1: for each
+ * gate where the flat form says its result holds, the bits must be equal.
+ * counts[0] += gates that differ, counts[1] = the least of them (the
+ * caller sets it to 0xFFFFFFFF), counts[2] += gates the flat form leaves
+ * to the exact one. */
+extern "C" __global__ void fp4rt_silu_exhaustive(fp4rt_u32 *counts)
+{
+    fp4rt_u32 bad = 0, first = 0xFFFFFFFFu, slow_count = 0;
+    fp4rt_u64 stride = (fp4rt_u64)gridDim.x * blockDim.x;
+    for (fp4rt_u64 i = (fp4rt_u64)blockIdx.x * blockDim.x + threadIdx.x;
+         i < ((fp4rt_u64)1 << 32); i += stride) {
+        float g = __uint_as_float((fp4rt_u32)i);
+        int slow = 0;
+        float flat = fp4rt_swiglu_flat(g, 1.0f, &slow);
+        if (slow) {
+            slow_count++;
+            continue;
+        }
+        if (__float_as_uint(flat) != __float_as_uint(fp4rt_swiglu(g, 1.0f))) {
+            bad++;
+            first = first < (fp4rt_u32)i ? first : (fp4rt_u32)i;
+        }
+    }
+    if (bad) {
+        atomicAdd(&counts[0], bad);
+        atomicMin(&counts[1], first);
+    }
+    if (slow_count)
+        atomicAdd(&counts[2], slow_count);
+}
+
 /* x[0] = x[1] * x[2] + x[3]: written as a product and a sum, so that the
  * tests can check in the linked code that no step fused them (the
  * numerics contract rounds each operation). */

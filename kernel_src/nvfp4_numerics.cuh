@@ -308,12 +308,92 @@ FP4RT_FN float fp4rt_expf(float x)
     return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
 }
 
+/*
+ * fp4rt_expf's steps without its branches, for x in [UNDERFLOW, OVERFLOW]
+ * (equal to fp4rt_expf there; checked on the host), for kernels that take
+ * many values a thread: a branch a value keeps the compiler from
+ * interleaving them.  rint is taken by adding and subtracting 1.5 * 2^23
+ * (the sum's last place is 1, so the addition rounds to nearest even;
+ * |x log2e| < 2^22), which differs from rintf only in giving +0 for -0,
+ * and a zero k leaves every later step unchanged; k as an integer is the
+ * sum's low bits.
+ */
+#define FP4RT_RINT_MAGIC 12582912.0f           /* 1.5 * 2^23 */
+#define FP4RT_RINT_MAGIC_BITS 0x4B400000
+
+FP4RT_FN float fp4rt_expf_steps(float x)
+{
+    float t = x * FP4RT_LOG2E;
+    t = t + FP4RT_RINT_MAGIC;
+    float k = t - FP4RT_RINT_MAGIC;
+    float r = fmaf(-k, FP4RT_LN2_HI, x);
+    r = fmaf(-k, FP4RT_LN2_LO, r);
+    float p = 1.98412698412698413e-4f;
+    p = fmaf(p, r, 1.38888888888888889e-3f);
+    p = fmaf(p, r, 8.33333333333333333e-3f);
+    p = fmaf(p, r, 4.16666666666666667e-2f);
+    p = fmaf(p, r, 1.66666666666666667e-1f);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    int ki = (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS;
+    int k1 = ki / 2;
+    int k2 = ki - k1;
+    p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
+    return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
+}
+
 /* silu(g) * u = g / (1 + exp(-g)) * u, in fp32. */
 FP4RT_FN float fp4rt_swiglu(float g, float u)
 {
     float silu = g / (1.0f + fp4rt_expf(-g));
     return silu * u;
 }
+
+#if defined(FP4RT_DEVICE_CODE)
+/*
+ * a / b for b = 1 + expf(-a) (so b >= 1, or NaN): the IEEE quotient through
+ * the compiler's own fast sequence for div.rn (an approximate reciprocal,
+ * one Newton step, the product and one correction by its remainder),
+ * written out so that it has no branch.  That sequence is exact while
+ * nothing in it is subnormal or overflows, which the bounds below keep
+ * with a wide margin; outside them *slow is set and the caller takes the
+ * division itself.  A zero a gives a (0 / b keeps a's sign).  Checked
+ * against the division on every fp32 a (fp4rt_silu_exhaustive).
+ */
+#define FP4RT_DIV_SAFE_LO 8.67361737988403547e-19f    /* 2^-60 */
+#define FP4RT_DIV_SAFE_HI 1.15292150460684698e+18f    /* 2^60 */
+
+FP4RT_FN float fp4rt_div_flat(float a, float b, int *slow)
+{
+    float y;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(b));
+    float e = fmaf(-b, y, 1.0f);
+    y = fmaf(y, e, y);
+    float q = a * y;
+    float rem = fmaf(-b, q, a);
+    q = fmaf(rem, y, q);
+    float m = fabsf(a);
+    int safe = (m >= FP4RT_DIV_SAFE_LO) & (m <= FP4RT_DIV_SAFE_HI) &
+               (b <= FP4RT_DIV_SAFE_HI);
+    *slow |= !safe & (a != 0.0f);
+    return a == 0.0f ? a : q;
+}
+
+/*
+ * fp4rt_swiglu without branches; where *slow is set on return, the result
+ * is not to be used (the caller recomputes with fp4rt_swiglu).  exp(-g)
+ * is taken at -g clamped to fp4rt_expf's range: above it (g < -88.7) the
+ * divisor exceeds the flat division's bound, so *slow is set; below it
+ * the clamped exp is under 2^-24 and 1 + exp(-g) is 1, as it is for
+ * fp4rt_expf's 0; a NaN g sets *slow.
+ */
+FP4RT_FN float fp4rt_swiglu_flat(float g, float u, int *slow)
+{
+    float x = fminf(fmaxf(-g, FP4RT_EXPF_UNDERFLOW), FP4RT_EXPF_OVERFLOW);
+    return fp4rt_div_flat(g, 1.0f + fp4rt_expf_steps(x), slow) * u;
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* bf16 and fp16 bit patterns                                          */

@@ -85,7 +85,8 @@ FP4RT_DEV void fp4rt_unpack16(const fp4rt_raw16 &r, float x[FP4RT_SF_VEC])
 }
 
 /* Rounds an fp32 value to the input dtype and back (the unfused SwiGLU
- * writes its result in the input dtype). */
+ * writes its result in the input dtype).  A NaN stays a NaN, its bits
+ * unspecified: quantization gives every NaN the same code and scale. */
 FP4RT_DEV float fp4rt_round_to_input(float v)
 {
 #if FP4RT_IN_DTYPE == FP4RT_DT_F32
@@ -94,6 +95,10 @@ FP4RT_DEV float fp4rt_round_to_input(float v)
     unsigned short h;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
     return fp4rt_half_to_f32(h);
+#elif FP4RT_CC >= 80
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+    return fp4rt_bf16_to_f32(h);
 #else
     return fp4rt_bf16_to_f32(fp4rt_f32_to_bf16(v));
 #endif
@@ -200,7 +205,9 @@ FP4RT_DEV fp4rt_raw_glu fp4rt_load_glu(const char *row, fp4rt_i64 j0,
  * the non-finite gate and up inputs.  For G >= 16, a holds 16 gates and b
  * 16 ups (the G = 16 pattern); for G < 16 they hold 32 interleaved
  * values.  The run length is a run-time value, so each output picks its
- * gate and up among the five patterns with selects, not branches. */
+ * gate and up among the five patterns with selects, not branches.  The
+ * outputs are computed without branches; a block with an operand outside
+ * the flat division's bounds is computed again, by the exact form. */
 FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
                            float h[FP4RT_SF_VEC], int count,
                            fp4rt_u32 *nonfinite)
@@ -210,26 +217,36 @@ FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
     fp4rt_unpack16(r.b, b);
     if (count)
         *nonfinite += fp4rt_count16(a) + fp4rt_count16(b);
-    if (g >= FP4RT_SF_VEC) {
-        /* Gates and ups in order: the common case, without selects. */
+    if (g < FP4RT_SF_VEC) {
+        float gate[16], up[16];
+#pragma unroll
+        for (int k = 0; k < 16; k++) {
+            gate[k] = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1))
+                    : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2))
+                    : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4))
+                    : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8))
+                             : FP4RT_SPAN(FP4RT_GATE_AT(k, 16));
+            up[k] = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1) + 1)
+                  : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2) + 2)
+                  : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4) + 4)
+                  : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8) + 8)
+                           : FP4RT_SPAN(FP4RT_GATE_AT(k, 16) + 16);
+        }
+#pragma unroll
+        for (int k = 0; k < 16; k++) {
+            a[k] = gate[k];
+            b[k] = up[k];
+        }
+    }
+    /* a: the 16 gates, b: the 16 ups. */
+    int slow = 0;
+#pragma unroll
+    for (int k = 0; k < 16; k++)
+        h[k] = fp4rt_round_to_input(fp4rt_swiglu_flat(a[k], b[k], &slow));
+    if (slow) {
 #pragma unroll
         for (int k = 0; k < 16; k++)
             h[k] = fp4rt_round_to_input(fp4rt_swiglu(a[k], b[k]));
-        return;
-    }
-#pragma unroll
-    for (int k = 0; k < 16; k++) {
-        float gate = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1))
-                   : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2))
-                   : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4))
-                   : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8))
-                            : FP4RT_SPAN(FP4RT_GATE_AT(k, 16));
-        float up = g == 1 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 1) + 1)
-                 : g == 2 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 2) + 2)
-                 : g == 4 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 4) + 4)
-                 : g == 8 ? FP4RT_SPAN(FP4RT_GATE_AT(k, 8) + 8)
-                          : FP4RT_SPAN(FP4RT_GATE_AT(k, 16) + 16);
-        h[k] = fp4rt_round_to_input(fp4rt_swiglu(gate, up));
     }
 }
 

@@ -171,6 +171,9 @@ static void run_all(fp4rt_context *ctx, tally *t, int randoms,
     if (exhaustive) {
         int pass = fp4rt_st_e2m1_exhaustive(ctx, why, sizeof why);
         record(t, "e2m1 conversion, all 2^32 inputs", pass, why);
+        uint64_t slow = 0;
+        pass = fp4rt_st_silu_exhaustive(ctx, &slow, why, sizeof why);
+        record(t, "branch-free SwiGLU, all 2^32 gates", pass, why);
     }
     check_quantize(ctx, t, randoms, seed);
     check_dequantize(ctx, t);

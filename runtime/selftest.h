@@ -92,5 +92,10 @@ int fp4rt_st_dequant_case(fp4rt_context *ctx, fp4rt_dtype out, int64_t rows,
                           char *why, size_t len);
 /* The E2M1 conversion kernel on every fp32 bit pattern. */
 int fp4rt_st_e2m1_exhaustive(fp4rt_context *ctx, char *why, size_t len);
+/* The fused kernels' branch-free SwiGLU against the exact one on every
+ * fp32 gate; *slow gets how many gates the branch-free form leaves to the
+ * exact one. */
+int fp4rt_st_silu_exhaustive(fp4rt_context *ctx, uint64_t *slow, char *why,
+                             size_t len);
 
 #endif /* FP4RT_RUNTIME_SELFTEST_H */

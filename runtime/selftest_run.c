@@ -442,3 +442,34 @@ int fp4rt_st_e2m1_exhaustive(fp4rt_context *ctx, char *why, size_t len)
                  (unsigned long long)bad, (unsigned long long)first);
     return bad == 0;
 }
+
+int fp4rt_st_silu_exhaustive(fp4rt_context *ctx, uint64_t *slow, char *why,
+                             size_t len)
+{
+    fp4rt_cu_function const *fns;
+    fp4rt_devptr d = 0;
+    uint32_t counts[3] = { 0, 0xFFFFFFFFu, 0 };
+    fp4rt_status st = fp4rt_kernels(ctx, FP4RT_MOD_E2M1, &fns);
+    if (!st)
+        st = fp4rt_mem_alloc(ctx, sizeof counts, &d);
+    if (!st)
+        st = fp4rt_memcpy_htod(ctx, d, counts, sizeof counts);
+    if (!st) {
+        void *params[] = { &d };
+        fp4rt_launch_dims dims = { { 4096, 1, 1 }, { 256, 1, 1 }, 0 };
+        st = fp4rt_launch(ctx, fns[FP4RT_SILU_EXHAUSTIVE], &dims, NULL, params,
+                          "exhaustive SwiGLU");
+    }
+    if (!st)
+        st = fp4rt_memcpy_dtoh(ctx, counts, d, sizeof counts);
+    fp4rt_mem_free(ctx, d);
+    *slow = counts[2];
+    if (st) {
+        snprintf(why, len, "%s", fp4rt_last_error());
+        return 0;
+    }
+    if (counts[0])
+        snprintf(why, len, "%u of 2^32 gates differ, the first 0x%08x",
+                 counts[0], counts[1]);
+    return counts[0] == 0;
+}
