@@ -25,9 +25,10 @@ static const char *const q1d_entries[] = { "fp4rt_quant1d",
 static const char *const qglu_entries[] = { "fp4rt_quant1d_glu",
                                             "fp4rt_quant1d_glu_4o6",
                                             "fp4rt_amax_glu", NULL };
-static const char *const qrows_entries[] = { "fp4rt_quant1d_rowscale",
-                                             "fp4rt_quant1d_rowscale_4o6",
-                                             NULL };
+static const char *const qrows_entries[] = {
+    "fp4rt_quant1d_rowscale", "fp4rt_quant1d_rowscale_4o6",
+    "fp4rt_quant1d_rowscale_glu", "fp4rt_quant1d_rowscale_glu_4o6", NULL
+};
 static const char *const q2d_entries[] = { "fp4rt_quant2d", NULL };
 static const char *const dq_entries[] = { "fp4rt_dequant", NULL };
 

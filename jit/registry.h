@@ -37,7 +37,8 @@ enum {
 };
 
 /* Entry points of the quant1d and quantglu modules (the same order in
- * both), of quantrows (plain and 4over6), of quant2d and of dequant. */
+ * both), of quantrows (plain and 4over6, then both with SwiGLU), of
+ * quant2d and of dequant. */
 enum {
     FP4RT_Q_PLAIN = 0,          /* 1x16 blocks */
     FP4RT_Q_4OVER6 = 1,         /* 1x16 blocks, 4over6 */
@@ -49,8 +50,9 @@ enum {
     FP4RT_Q_GRID = 7,           /* quant1d only: per-tensor, cooperative */
     FP4RT_Q_GRID_4OVER6 = 8     /* quant1d only: the same, 4over6 */
 };
-enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_ROWSCALE_4OVER6 = 1, FP4RT_Q_TILE = 0,
-       FP4RT_DQ_DEQUANT = 0 };
+enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_ROWSCALE_4OVER6 = 1,
+       FP4RT_Q_ROWSCALE_GLU = 2, FP4RT_Q_ROWSCALE_GLU_4OVER6 = 3,
+       FP4RT_Q_TILE = 0, FP4RT_DQ_DEQUANT = 0 };
 
 const fp4rt_module_spec *fp4rt_registry_module(size_t id);
 /* Index of a module by name, or -1. */

@@ -70,32 +70,28 @@ FP4RT_DEV void quant_row(const fp4rt_qparams &p, fp4rt_i64 r)
 }
 
 /* Per-row S_enc: one thread block per row of the launch; every thread
- * also takes its share of the swizzled padding rows' zero scales. */
-template <bool ADAPT>
+ * also takes its share of the swizzled padding rows' zero scales.  The
+ * fused SwiGLU input has entries of its own, so that the plain kernels
+ * carry none of its code (it costs them registers). */
+template <bool GLU, bool ADAPT>
 FP4RT_DEV void quant_rows(const fp4rt_qparams &p)
 {
     fp4rt_i64 r = blockIdx.x, rows = fp4rt_run_rows(p);
-    if (r < rows) {
-        if (p.swiglu)
-            quant_row<true, ADAPT>(p, r);
-        else
-            quant_row<false, ADAPT>(p, r);
-    }
+    if (r < rows)
+        quant_row<GLU, ADAPT>(p, r);
     fp4rt_zero_pad_rows(p, rows, thread_id(), thread_count());
 }
 
-extern "C" __global__ void
-__launch_bounds__(FP4RT_Q_ROW_THREADS_MAX, FP4RT_Q_ROW_MIN_BLOCKS)
-fp4rt_quant1d_rowscale(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant_rows<false>(p);
-}
+#define ROWS_ENTRY(name, glu, adapt)                                        \
+    extern "C" __global__ void                                              \
+    __launch_bounds__(FP4RT_Q_ROW_THREADS_MAX, FP4RT_Q_ROW_MIN_BLOCKS)      \
+    name(const fp4rt_qparams p)                                             \
+    {                                                                       \
+        fp4rt_grid_enter();                                                 \
+        quant_rows<glu, adapt>(p);                                          \
+    }
 
-extern "C" __global__ void
-__launch_bounds__(FP4RT_Q_ROW_THREADS_MAX, FP4RT_Q_ROW_MIN_BLOCKS)
-fp4rt_quant1d_rowscale_4o6(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant_rows<true>(p);
-}
+ROWS_ENTRY(fp4rt_quant1d_rowscale, false, false)
+ROWS_ENTRY(fp4rt_quant1d_rowscale_4o6, false, true)
+ROWS_ENTRY(fp4rt_quant1d_rowscale_glu, true, false)
+ROWS_ENTRY(fp4rt_quant1d_rowscale_glu_4o6, true, true)

@@ -45,8 +45,9 @@ static void pick_kernel(const fp4rt_qdesc *q, size_t *module, int *entry)
         *entry = FP4RT_Q_TILE;
     } else if (d->global_mode == FP4RT_GLOBAL_PER_ROW) {
         *module = FP4RT_MOD_QUANTROWS + dtype;
-        *entry = d->adaptive != FP4RT_ADAPTIVE_OFF ? FP4RT_Q_ROWSCALE_4OVER6
-                                                    : FP4RT_Q_ROWSCALE;
+        *entry = (d->adaptive != FP4RT_ADAPTIVE_OFF ? FP4RT_Q_ROWSCALE_4OVER6
+                                                     : FP4RT_Q_ROWSCALE) +
+                 (d->fusion != FP4RT_FUSION_NONE ? FP4RT_Q_ROWSCALE_GLU : 0);
     } else {
         *module = (d->fusion != FP4RT_FUSION_NONE ? FP4RT_MOD_QUANTGLU
                                                    : FP4RT_MOD_QUANT1D) +
