@@ -101,6 +101,8 @@ fp4rt_quant2d(const fp4rt_qparams p)
         tc[0] = first - tr[0] * kb;
 #pragma unroll
         for (int j = 1; j < TILES_HELD; j++) {
+            if (j >= per)
+                break;
             tr[j] = tr[j - 1];
             tc[j] = tc[j - 1] + 1;
             if (tc[j] == kb) {
