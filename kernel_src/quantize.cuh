@@ -42,19 +42,35 @@ FP4RT_DEV void store_scales(const fp4rt_qparams &p, fp4rt_i64 srow,
     }
 }
 
-/* Zeroes word w of the swizzled 128-row band at s (a word is one row's
- * four scale bytes, row (w >> 2) + 32 (w & 3) of the band) when its row is
- * at least first: the band's padding rows. */
-FP4RT_DEV void zero_band_word(fp4rt_u32 *s, int first, fp4rt_i64 w)
+/* The padding of a swizzled 128-row band is zeroed in units of 16 bytes
+ * where the scales start on 16 bytes (the band's four words of one
+ * 32-row slice), else of 4.  A band has (K / 64 rounded up) * 128 words. */
+FP4RT_DEV int pad_unit_words(const fp4rt_qparams &p)
 {
+    return (p.scales & 15) == 0 ? 4 : 1;
+}
+
+/* Zeroes unit u (of uw words) of the swizzled 128-row band at s where its
+ * rows are at least first: the band's padding rows.  Word w holds row
+ * (w >> 2) + 32 (w & 3) of the band, so a 16-byte unit holds rows
+ * r, r + 32, r + 64, r + 96. */
+FP4RT_DEV void zero_band_unit(fp4rt_u32 *s, int first, fp4rt_i64 u, int uw)
+{
+    fp4rt_i64 w = u * uw;
     int i = (int)(w & (FP4RT_SWZ_ROWS - 1));
-    if ((i >> 2) + 32 * (i & 3) >= first)
-        s[w] = 0u;
+    int r = (i >> 2) + 32 * (i & 3);
+    if (uw == 4 && r >= first) {
+        *(uint4 *)(s + w) = make_uint4(0u, 0u, 0u, 0u);
+        return;
+    }
+    for (int k = 0; k < uw; k++)
+        if (r + 32 * k >= first)
+            s[w + k] = 0u;
 }
 
 /* Zero scales of the swizzled padding rows after the run's rows (not
- * grouped), by threads i, i + n, ...: the last 128-row band's tiles word
- * by word in address order, so that a warp's stores are contiguous; the
+ * grouped), by threads i, i + n, ...: the last 128-row band's tiles unit
+ * by unit in address order, so that a warp's stores are contiguous; the
  * words of real rows are left alone. */
 FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
                                    fp4rt_i64 i, fp4rt_i64 n)
@@ -62,17 +78,18 @@ FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
     if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED ||
         rows % FP4RT_SWZ_ROWS == 0)
         return;
+    int uw = pad_unit_words(p);
     fp4rt_i64 band = rows / FP4RT_SWZ_ROWS;
     fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
     fp4rt_u32 *s = (fp4rt_u32 *)p.scales + band * words;
     int first = (int)(rows - band * FP4RT_SWZ_ROWS);
-    for (; i < words; i += n)
-        zero_band_word(s, first, i);
+    for (; i < words / uw; i += n)
+        zero_band_unit(s, first, i, uw);
 }
 
 /* The same for a grouped run: each expert's rows pad to a multiple of 128
  * from its padded start pad[e] (see load_groups); threads i, i + n, ...
- * walk the words of one band per expert, expert after expert. */
+ * walk the units of one band per expert, expert after expert. */
 FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
                                      const int *pad, fp4rt_i64 i,
                                      fp4rt_i64 n)
@@ -80,21 +97,22 @@ FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
     if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
         return;
     /* A band has fewer than 2^31 words (K < 2^24); the step n is split
-     * once into whole bands and words, so that a step needs no division. */
-    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
-    fp4rt_i64 e = i / words, w = i - e * words;
-    fp4rt_i64 de = n / words, dw = n - de * words;
+     * once into whole bands and units, so that a step needs no division. */
+    int uw = pad_unit_words(p);
+    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS, units = words / uw;
+    fp4rt_i64 e = i / units, u = i - e * units;
+    fp4rt_i64 de = n / units, du = n - de * units;
     while (e < p.num_experts) {
         int count = off[e + 1] - off[e];
         int first = count & (FP4RT_SWZ_ROWS - 1);
         if (first) {
             fp4rt_i64 band = (pad[e] + count - first) / FP4RT_SWZ_ROWS;
-            zero_band_word((fp4rt_u32 *)p.scales + band * words, first, w);
+            zero_band_unit((fp4rt_u32 *)p.scales + band * words, first, u, uw);
         }
         e += de;
-        w += dw;
-        if (w >= words) {
-            w -= words;
+        u += du;
+        if (u >= units) {
+            u -= units;
             e++;
         }
     }

@@ -31,6 +31,7 @@ typedef struct fp4rt_st_case {
     float static_enc;         /* STATIC: S_enc; 0: from the input's amax */
     int count_nonfinite;
     int use_rows_device;      /* pass M through device memory */
+    int scale_offset;         /* scales this many bytes (< 256) past 256 */
 } fp4rt_st_case;
 
 /* Host buffers of one run, on either side. */

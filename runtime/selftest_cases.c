@@ -139,12 +139,13 @@ void fp4rt_st_describe(const fp4rt_st_case *c, char *buf, size_t len)
     static const char *const fu[] = { "", " glu-halves", " glu-il" };
     static const char *const pr[] = { "", " adv", " grid" };
     const fp4rt_quantizer_desc *d = &c->desc;
-    int n = snprintf(buf, len, "%s %lldx%lld%s %s %s%s%s e4m3max=%d%s%s%s",
+    int n = snprintf(buf, len, "%s %lldx%lld%s %s%s %s%s%s e4m3max=%d%s%s%s",
                      dt[d->input_dtype], (long long)c->rows,
                      (long long)d->cols,
                      d->block == FP4RT_BLOCK_2D ? " 2d" : "",
                      d->scale_layout == FP4RT_SCALE_SWIZZLED ? "swz" : "lin",
-                     gm[d->global_mode], ad[d->adaptive], fu[d->fusion],
+                     c->scale_offset ? "+off" : "", gm[d->global_mode],
+                     ad[d->adaptive], fu[d->fusion],
                      d->e4m3_max, c->stride_pad ? " strided" : "",
                      pr[c->profile], c->use_rows_device ? " rows_device" : "");
     if (n > 0 && (size_t)n < len && d->fusion == FP4RT_FUSION_SWIGLU_INTERLEAVED)

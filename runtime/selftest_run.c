@@ -20,7 +20,7 @@ fp4rt_status fp4rt_st_dev_alloc(fp4rt_context *ctx, const fp4rt_st_case *c,
 {
     size_t experts = (size_t)c->desc.num_experts + 1;
     const size_t sizes[] = {
-        h->in_bytes, h->code_bytes, h->scale_bytes,
+        h->in_bytes, h->code_bytes, h->scale_bytes + 256,
         h->scalar_count * sizeof(float), h->scalar_count * sizeof(float),
         experts * sizeof(int32_t), experts * sizeof(float),
         sizeof(uint64_t), sizeof(int32_t),
@@ -30,14 +30,17 @@ fp4rt_status fp4rt_st_dev_alloc(fp4rt_context *ctx, const fp4rt_st_case *c,
     memset(d, 0, sizeof *d);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && !st; i++)
         st = fp4rt_mem_alloc(ctx, sizes[i], &p[i]);
+    if (!st)
+        d->scales += (fp4rt_devptr)c->scale_offset;
     return st;
 }
 
 void fp4rt_st_dev_free(fp4rt_context *ctx, fp4rt_st_dev *d)
 {
     fp4rt_devptr *p = &d->input;
+    /* Allocations start on 256 bytes; scales may be placed past that. */
     for (size_t i = 0; i < sizeof *d / sizeof *p; i++)
-        fp4rt_mem_free(ctx, p[i]);
+        fp4rt_mem_free(ctx, p[i] & ~(fp4rt_devptr)255);
     memset(d, 0, sizeof *d);
 }
 

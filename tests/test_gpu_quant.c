@@ -51,6 +51,14 @@ static void run_fixed(fp4rt_context *ctx)
     g.desc.swiglu_granularity = 8;
     g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
     check_case(ctx, &g, "");
+    /* Scales on 4 bytes, not 16: the swizzled padding zeroed by words. */
+    g.desc.scale_layout = FP4RT_SCALE_SWIZZLED;
+    g.scale_offset = 4;
+    check_case(ctx, &g, "");
+    g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 129, 7168, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_STATIC);
+    g.scale_offset = 4;
+    check_case(ctx, &g, "");
     /* The largest supported experts count, M above 4096, K = 16384. */
     g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 5000, 16384, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
