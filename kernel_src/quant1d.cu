@@ -289,7 +289,9 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
             quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
                                                    NULL, s_enc),
                                     col[k], raw[k], &nonfinite);
-    fp4rt_zero_pad_rows(p, rows, t, FP4RT_Q_SMALL_THREADS);
+    /* By words: measured faster here than 16-byte units (H200, 1 x 7168:
+     * 3.6 against 3.9 us), where one thread block writes all of it. */
+    fp4rt_zero_pad_units(p, rows, t, FP4RT_Q_SMALL_THREADS, 1);
     fp4rt_count_nonfinite(p, nonfinite);
 }
 

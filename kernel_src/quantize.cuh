@@ -70,21 +70,26 @@ FP4RT_DEV void zero_band_unit(fp4rt_u32 *s, int first, fp4rt_i64 u, int uw)
 
 /* Zero scales of the swizzled padding rows after the run's rows (not
  * grouped), by threads i, i + n, ...: the last 128-row band's tiles unit
- * by unit in address order, so that a warp's stores are contiguous; the
- * words of real rows are left alone. */
-FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
-                                   fp4rt_i64 i, fp4rt_i64 n)
+ * by unit (uw words: 4 or 1) in address order, so that a warp's stores
+ * are contiguous; the words of real rows are left alone. */
+FP4RT_DEV void fp4rt_zero_pad_units(const fp4rt_qparams &p, fp4rt_i64 rows,
+                                    fp4rt_i64 i, fp4rt_i64 n, int uw)
 {
     if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED ||
         rows % FP4RT_SWZ_ROWS == 0)
         return;
-    int uw = pad_unit_words(p);
     fp4rt_i64 band = rows / FP4RT_SWZ_ROWS;
     fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
     fp4rt_u32 *s = (fp4rt_u32 *)p.scales + band * words;
     int first = (int)(rows - band * FP4RT_SWZ_ROWS);
     for (; i < words / uw; i += n)
         zero_band_unit(s, first, i, uw);
+}
+
+FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
+                                   fp4rt_i64 i, fp4rt_i64 n)
+{
+    fp4rt_zero_pad_units(p, rows, i, n, pad_unit_words(p));
 }
 
 /* The same for a grouped run: each expert's rows pad to a multiple of 128
