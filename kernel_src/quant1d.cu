@@ -244,28 +244,25 @@ fp4rt_quant1d_4o6(const fp4rt_qparams p)
 /* ------------------------------------------------------------------ */
 
 /*
- * One launch instead of the amax pass and the quantizer: a thread block
- * of FP4RT_Q_SMALL_THREADS holds every block of the run in registers
- * (thread t has blocks t, t + threads, ...), reduces their maximum, writes
- * S_enc and S_dec, and quantizes, swizzled padding rows included.  The
- * launcher takes it for runs of at most FP4RT_Q_SMALL_BLOCKS blocks (a
- * decode step of one or a few tokens).
+ * Per-tensor S_enc for runs that the threads of a launch hold in
+ * registers: thread i of n has blocks i, i + n, ... (at most HELD), loads
+ * them, takes their maximum, and amax (below) makes that the run's amax;
+ * S_enc then follows and the held blocks are quantized.  pad_words: the
+ * unit (1 or 4 words) of the swizzled padding's zero stores.
  */
-#define SMALL_PER_THREAD (FP4RT_Q_SMALL_BLOCKS / FP4RT_Q_SMALL_THREADS)
-
-template <bool ADAPT>
-FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
+template <bool ADAPT, int HELD, class Amax>
+FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
+                            const Amax &amax, int pad_words)
 {
-    __shared__ float scratch[32];
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    int kb = (int)p.kb, t = (int)threadIdx.x;
-    int total = (int)rows * kb;
-    fp4rt_raw16 raw[SMALL_PER_THREAD];
-    int row[SMALL_PER_THREAD], col[SMALL_PER_THREAD];
+    /* Such a run has fewer than 2^31 blocks (what a grid holds). */
+    int total = (int)(rows * p.kb), kb = (int)p.kb;
+    fp4rt_raw16 raw[HELD];
+    int row[HELD], col[HELD];
     float v = 0.0f;
 #pragma unroll
-    for (int k = 0; k < SMALL_PER_THREAD; k++) {
-        int b = t + k * FP4RT_Q_SMALL_THREADS;
+    for (int k = 0; k < HELD; k++) {
+        int b = i + k * n;
         row[k] = b < total ? b / kb : -1;
         col[k] = b - row[k] * kb;
         if (row[k] >= 0)
@@ -274,25 +271,53 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
                                   (fp4rt_i64)col[k] * FP4RT_SF_VEC);
     }
 #pragma unroll
-    for (int k = 0; k < SMALL_PER_THREAD; k++)
+    for (int k = 0; k < HELD; k++)
         if (row[k] >= 0)
             v = fmaxf(v, fp4rt_raw_amax(raw[k]));
-    float s_enc = fp4rt_global_enc(fp4rt_block_max(v, scratch), p.e4m3_max);
-    if (t == 0) {
+    float s_enc = fp4rt_global_enc(amax(v), p.e4m3_max);
+    if (i == 0) {
         *(float *)p.global_enc = s_enc;
         *(float *)p.global_dec = 1.0f / s_enc;
     }
     fp4rt_u32 nonfinite = 0;
 #pragma unroll
-    for (int k = 0; k < SMALL_PER_THREAD; k++)
+    for (int k = 0; k < HELD; k++)
         if (row[k] >= 0)
             quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
                                                    NULL, s_enc),
                                     col[k], raw[k], &nonfinite);
-    /* By words: measured faster here than 16-byte units (H200, 1 x 7168:
-     * 3.6 against 3.9 us), where one thread block writes all of it. */
-    fp4rt_zero_pad_units(p, rows, t, FP4RT_Q_SMALL_THREADS, 1);
+    fp4rt_zero_pad_units(p, rows, i, n, pad_words);
     fp4rt_count_nonfinite(p, nonfinite);
+}
+
+/*
+ * One launch instead of the amax pass and the quantizer: a thread block
+ * of FP4RT_Q_SMALL_THREADS holds every block of the run in registers,
+ * reduces their maximum, writes S_enc and S_dec, and quantizes, swizzled
+ * padding rows included.  The launcher takes it for runs of at most
+ * FP4RT_Q_SMALL_BLOCKS blocks (a decode step of one or a few tokens).
+ * Its padding goes by words: measured faster here than 16-byte units
+ * (H200, 1 x 7168: 3.6 against 3.9 us), where one thread block writes
+ * all of it.
+ */
+#define SMALL_PER_THREAD (FP4RT_Q_SMALL_BLOCKS / FP4RT_Q_SMALL_THREADS)
+
+struct small_amax {
+    float *scratch;
+    __device__ explicit small_amax(float *s) : scratch(s) {}
+    __device__ float operator()(float v) const
+    {
+        return fp4rt_block_max(v, scratch);
+    }
+};
+
+template <bool ADAPT>
+FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
+{
+    __shared__ float scratch[32];
+    quant1d_held<ADAPT, SMALL_PER_THREAD>(p, (int)threadIdx.x,
+                                          FP4RT_Q_SMALL_THREADS,
+                                          small_amax(scratch), 1);
 }
 
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_SMALL_THREADS)
@@ -316,9 +341,9 @@ fp4rt_quant1d_tensor_small_4o6(const fp4rt_qparams p)
 /*
  * The grid is launched cooperatively (every thread block resident at
  * once), and each thread holds at most FP4RT_Q_GRID_HELD blocks of the run
- * in registers (thread i has blocks i, i + threads, ...).  Thread blocks
- * fold their maxima into a workspace word, meet at a grid barrier, then
- * all derive S_enc from the amax and quantize what they hold.
+ * in registers.  Thread blocks fold their maxima into a workspace word,
+ * meet at a grid barrier, then all derive S_enc from the amax and
+ * quantize what they hold.
  *
  * Workspace words from FP4RT_QG_WS: two amax slots, the arrival count and
  * the barrier's generation.  Run g folds into slot g & 1; the last thread
@@ -352,41 +377,25 @@ FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch)
     return amax;
 }
 
+struct grid_amax_of {
+    const fp4rt_qparams &p;
+    float *scratch;
+    __device__ grid_amax_of(const fp4rt_qparams &q, float *s)
+        : p(q), scratch(s) {}
+    __device__ float operator()(float v) const
+    {
+        return grid_amax(p, v, scratch);
+    }
+};
+
 template <bool ADAPT>
 FP4RT_DEV void quant1d_tensor_grid(const fp4rt_qparams &p)
 {
     __shared__ float scratch[32];
-    fp4rt_i64 rows = fp4rt_run_rows(p);
-    fp4rt_i64 total = rows * p.kb, n = thread_count();
-    fp4rt_raw16 raw[FP4RT_Q_GRID_HELD];
-    fp4rt_i64 row[FP4RT_Q_GRID_HELD], col[FP4RT_Q_GRID_HELD];
-    float v = 0.0f;
-#pragma unroll
-    for (int k = 0; k < FP4RT_Q_GRID_HELD; k++) {
-        fp4rt_i64 b = thread_id() + k * n;
-        row[k] = b < total ? b / p.kb : -1;
-        col[k] = b - row[k] * p.kb;
-        if (row[k] >= 0) {
-            raw[k] = fp4rt_load16((const char *)p.input +
-                                      row[k] * p.in_stride * FP4RT_ELEM_BYTES,
-                                  col[k] * FP4RT_SF_VEC);
-            v = fmaxf(v, fp4rt_raw_amax(raw[k]));
-        }
-    }
-    float s_enc = fp4rt_global_enc(grid_amax(p, v, scratch), p.e4m3_max);
-    if (thread_id() == 0) {
-        *(float *)p.global_enc = s_enc;
-        *(float *)p.global_dec = 1.0f / s_enc;
-    }
-    fp4rt_u32 nonfinite = 0;
-#pragma unroll
-    for (int k = 0; k < FP4RT_Q_GRID_HELD; k++)
-        if (row[k] >= 0)
-            quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
-                                                   NULL, s_enc),
-                                    (int)col[k], raw[k], &nonfinite);
-    fp4rt_zero_pad_rows(p, rows, thread_id(), n);
-    fp4rt_count_nonfinite(p, nonfinite);
+    quant1d_held<ADAPT, FP4RT_Q_GRID_HELD>(p, (int)thread_id(),
+                                           (int)thread_count(),
+                                           grid_amax_of(p, scratch),
+                                           pad_unit_words(p));
 }
 
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_GRID_THREADS)
