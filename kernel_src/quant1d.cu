@@ -320,19 +320,20 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
                                           small_amax(scratch), 1);
 }
 
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_SMALL_THREADS)
-fp4rt_quant1d_tensor_small(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant1d_small<false>(p);
-}
+/* The entries of the per-tensor kernels that hold the run: plain and
+ * 4over6 of body fn, thread blocks of the given size. */
+#define HELD_ENTRY(name, fn, threads, adapt)                                \
+    extern "C" __global__ void __launch_bounds__(threads)                   \
+    name(const fp4rt_qparams p)                                             \
+    {                                                                       \
+        fp4rt_grid_enter();                                                 \
+        fn<adapt>(p);                                                       \
+    }
 
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_SMALL_THREADS)
-fp4rt_quant1d_tensor_small_4o6(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant1d_small<true>(p);
-}
+HELD_ENTRY(fp4rt_quant1d_tensor_small, quant1d_small, FP4RT_Q_SMALL_THREADS,
+           false)
+HELD_ENTRY(fp4rt_quant1d_tensor_small_4o6, quant1d_small,
+           FP4RT_Q_SMALL_THREADS, true)
 
 /* ------------------------------------------------------------------ */
 /* Per-tensor S_enc in one cooperative launch, for mid-size inputs     */
@@ -398,19 +399,10 @@ FP4RT_DEV void quant1d_tensor_grid(const fp4rt_qparams &p)
                                            pad_unit_words(p));
 }
 
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_GRID_THREADS)
-fp4rt_quant1d_tensor_grid(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant1d_tensor_grid<false>(p);
-}
-
-extern "C" __global__ void __launch_bounds__(FP4RT_Q_GRID_THREADS)
-fp4rt_quant1d_tensor_grid_4o6(const fp4rt_qparams p)
-{
-    fp4rt_grid_enter();
-    quant1d_tensor_grid<true>(p);
-}
+HELD_ENTRY(fp4rt_quant1d_tensor_grid, quant1d_tensor_grid,
+           FP4RT_Q_GRID_THREADS, false)
+HELD_ENTRY(fp4rt_quant1d_tensor_grid_4o6, quant1d_tensor_grid,
+           FP4RT_Q_GRID_THREADS, true)
 
 /* ------------------------------------------------------------------ */
 /* Per-tensor amax                                                     */
