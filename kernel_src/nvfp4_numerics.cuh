@@ -280,15 +280,10 @@ FP4RT_FN float fp4rt_global_enc(float amax, float e4m3_max)
 #define FP4RT_LN2_HI 0.693145751953125f          /* 12 significant bits */
 #define FP4RT_LN2_LO 1.428606765330187045e-06f
 
-FP4RT_FN float fp4rt_expf(float x)
+/* 2^k * exp(x - k ln2) for an integer-valued k (ki as an int): the steps
+ * after the range checks and the choice of k. */
+FP4RT_FN float fp4rt_exp_scaled(float x, float k, int ki)
 {
-    if (x != x)
-        return x;
-    if (x > FP4RT_EXPF_OVERFLOW)
-        return fp4rt_u2f(FP4RT_F32_INF_BITS);
-    if (x < FP4RT_EXPF_UNDERFLOW)
-        return 0.0f;
-    float k = rintf(x * FP4RT_LOG2E);
     float r = fmaf(-k, FP4RT_LN2_HI, x);
     r = fmaf(-k, FP4RT_LN2_LO, r);
     float p = 1.98412698412698413e-4f;            /* 1/7! */
@@ -301,11 +296,22 @@ FP4RT_FN float fp4rt_expf(float x)
     p = fmaf(p, r, 1.0f);
     /* 2^k in two factors, each a normal float, so that only the last
      * product rounds (into the subnormal range when it must). */
-    int ki = (int)k;
     int k1 = ki / 2;
     int k2 = ki - k1;
     p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
     return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
+}
+
+FP4RT_FN float fp4rt_expf(float x)
+{
+    if (x != x)
+        return x;
+    if (x > FP4RT_EXPF_OVERFLOW)
+        return fp4rt_u2f(FP4RT_F32_INF_BITS);
+    if (x < FP4RT_EXPF_UNDERFLOW)
+        return 0.0f;
+    float k = rintf(x * FP4RT_LOG2E);
+    return fp4rt_exp_scaled(x, k, (int)k);
 }
 
 /*
@@ -325,22 +331,8 @@ FP4RT_FN float fp4rt_expf_steps(float x)
 {
     float t = x * FP4RT_LOG2E;
     t = t + FP4RT_RINT_MAGIC;
-    float k = t - FP4RT_RINT_MAGIC;
-    float r = fmaf(-k, FP4RT_LN2_HI, x);
-    r = fmaf(-k, FP4RT_LN2_LO, r);
-    float p = 1.98412698412698413e-4f;
-    p = fmaf(p, r, 1.38888888888888889e-3f);
-    p = fmaf(p, r, 8.33333333333333333e-3f);
-    p = fmaf(p, r, 4.16666666666666667e-2f);
-    p = fmaf(p, r, 1.66666666666666667e-1f);
-    p = fmaf(p, r, 0.5f);
-    p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
-    int ki = (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS;
-    int k1 = ki / 2;
-    int k2 = ki - k1;
-    p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
-    return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
+    return fp4rt_exp_scaled(x, t - FP4RT_RINT_MAGIC,
+                            (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS);
 }
 
 /* silu(g) * u = g / (1 + exp(-g)) * u, in fp32. */
