@@ -174,7 +174,8 @@ fp4rt_dequant(const fp4rt_dqparams p)
     fp4rt_i64 warps = warp_count();
     unit_step s = unit_steps(p.rows, (nseg + SEGS - 1) / SEGS, 0, warps);
     const float *dec = (const float *)p.global_dec;
-    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+    for (unit_walk w = unit_start(s, warp_id());
+         unit_live(w, s);
          unit_next(w, s)) {
         fp4rt_i64 row = unit_row(w, s);
         fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;

@@ -18,6 +18,12 @@
 #define SEGS FP4RT_Q_SEGS
 #define BLOCKS_PER_GROUP FP4RT_WARP
 
+/* Groups of 32 blocks in a row. */
+FP4RT_DEV fp4rt_i64 row_groups(const fp4rt_qparams &p)
+{
+    return (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
+}
+
 /* ------------------------------------------------------------------ */
 /* Loads in registers                                                  */
 /* ------------------------------------------------------------------ */
@@ -34,19 +40,21 @@ template <bool ADAPT>
 FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
-    int *scratch = smem, *off = smem + 32, *pad = group_pad(smem, p);
+    int *off = smem, *pad = group_pad(smem, p);
     if (p.num_experts)
-        load_groups(p, off, pad, scratch);
+        load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
     int per_span = p.bpi, kb = (int)p.kb;
-    fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
-    fp4rt_i64 upr = (groups + per_span - 1) / per_span;
     fp4rt_i64 warps = warp_count();
-    unit_step s = unit_steps(p.items / upr, upr, p.reverse, warps);
+    /* per_span is 1 or SEGS: no division by a run-time value. */
+    fp4rt_i64 upr = per_span == 1 ? row_groups(p)
+                                  : (row_groups(p) + SEGS - 1) / SEGS;
+    unit_step s = unit_steps(walk_rows(p, rows), upr, p.reverse, warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
-    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+    for (unit_walk w = unit_start(s, warp_id());
+         unit_live(w, s);
          unit_next(w, s)) {
         lane_row lr = lane_row_at(p, unit_row(w, s), rows, off, pad,
                                   s_static);
@@ -126,7 +134,7 @@ FP4RT_DEV void pipe_issue(const fp4rt_qparams &p, const unit_walk &w,
                           const unit_step &s, fp4rt_i64 rows, const int *off,
                           const int *pad, pipe_slot &slot)
 {
-    if (w.left > 0) {
+    if (unit_live(w, s)) {
         row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
         int first = (int)unit_in_row(w, s) * PIPE_G * BLOCKS_PER_GROUP +
                     (int)(threadIdx.x & (FP4RT_WARP - 1));
@@ -152,30 +160,29 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
     __shared__ pipe_slot ring[PIPE_S];
-    int *scratch = smem, *off = smem + 32, *pad = group_pad(smem, p);
+    int *off = smem, *pad = group_pad(smem, p);
     if (p.num_experts)
-        load_groups(p, off, pad, scratch);
+        load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    fp4rt_i64 groups = (p.kb + BLOCKS_PER_GROUP - 1) / BLOCKS_PER_GROUP;
-    fp4rt_i64 launch_rows = p.items / ((groups + p.bpi - 1) / p.bpi);
     fp4rt_i64 warps = warp_count();
-    unit_step s = unit_steps(launch_rows, (groups + PIPE_G - 1) / PIPE_G,
-                             p.reverse, warps);
+    unit_step s = unit_steps(walk_rows(p, rows),
+                             (row_groups(p) + PIPE_G - 1) / PIPE_G, p.reverse,
+                             warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
-    unit_walk in = unit_start(s, warp_id(), warps), out = in;
+    unit_walk in = unit_start(s, warp_id()), out = in;
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
 
 #pragma unroll
     for (int k = 0; k < PIPE_S - 1; k++) {
         pipe_issue(p, in, s, rows, off, pad, ring[k]);
-        if (in.left > 0)
+        if (unit_live(in, s))
             unit_next(in, s);
     }
     int slot = 0, islot = PIPE_S - 1;
-    for (; out.left > 0; unit_next(out, s)) {
+    for (; unit_live(out, s); unit_next(out, s)) {
         pipe_issue(p, in, s, rows, off, pad, ring[islot]);
-        if (in.left > 0)
+        if (unit_live(in, s))
             unit_next(in, s);
         islot = islot + 1 == PIPE_S ? 0 : islot + 1;
         cp_async_wait_oldest();
@@ -448,7 +455,8 @@ fp4rt_amax(const fp4rt_qparams p)
     fp4rt_i64 warps = warp_count();
     unit_step s = unit_steps(rows, spans_per_row, 0, warps);
     float v = 0.0f;
-    for (unit_walk w = unit_start(s, warp_id(), warps); w.left > 0;
+    for (unit_walk w = unit_start(s, warp_id());
+         unit_live(w, s);
          unit_next(w, s)) {
         const char *row = (const char *)p.input +
                           unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;

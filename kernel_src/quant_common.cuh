@@ -50,14 +50,16 @@ FP4RT_DEV fp4rt_i64 fp4rt_run_rows(const fp4rt_qparams &p)
 
 /* Units u = i, i + n, ... of rows * upr units (i a warp's or a thread's
  * index, n their count), as (row, unit in row) without a division a step;
- * with reverse, from the last unit backwards. */
+ * with reverse, from the last unit backwards.  A unit is live while its
+ * row is below rows.  Most small launches cover their units in one step:
+ * they never divide n, and a walk costs one division (its start). */
 typedef struct unit_step {
     fp4rt_i64 dr, dq, upr, rows;
     int reverse;
 } unit_step;
 
 typedef struct unit_walk {
-    fp4rt_i64 r, q, left;
+    fp4rt_i64 r, q;
 } unit_walk;
 
 FP4RT_DEV unit_step unit_steps(fp4rt_i64 rows, fp4rt_i64 upr, int reverse,
@@ -67,19 +69,27 @@ FP4RT_DEV unit_step unit_steps(fp4rt_i64 rows, fp4rt_i64 upr, int reverse,
     s.rows = rows;
     s.upr = upr;
     s.reverse = reverse;
-    s.dr = n / upr;
-    s.dq = n - s.dr * upr;
+    if (n >= rows * upr) {
+        s.dr = rows;            /* one step takes every walk past the end */
+        s.dq = 0;
+    } else {
+        s.dr = n / upr;
+        s.dq = n - s.dr * upr;
+    }
     return s;
 }
 
-FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 i, fp4rt_i64 n)
+FP4RT_DEV unit_walk unit_start(const unit_step &s, fp4rt_i64 i)
 {
     unit_walk w;
-    fp4rt_i64 total = s.rows * s.upr;
     w.r = i / s.upr;
     w.q = i - w.r * s.upr;
-    w.left = i < total ? (total - i + n - 1) / n : 0;
     return w;
+}
+
+FP4RT_DEV int unit_live(const unit_walk &w, const unit_step &s)
+{
+    return w.r < s.rows;
 }
 
 FP4RT_DEV void unit_next(unit_walk &w, const unit_step &s)
@@ -90,7 +100,6 @@ FP4RT_DEV void unit_next(unit_walk &w, const unit_step &s)
         w.q -= s.upr;
         w.r++;
     }
-    w.left--;
 }
 
 FP4RT_DEV fp4rt_i64 unit_row(const unit_walk &w, const unit_step &s)

@@ -186,7 +186,12 @@ FP4RT_DEV fp4rt_raw_glu fp4rt_load_glu(const char *row, fp4rt_i64 j0,
 {
     fp4rt_raw_glu r;
     if (g >= FP4RT_SF_VEC) {
-        fp4rt_i64 gate = (j0 / g) * 2 * g + j0 % g;
+        /* (j0 / G) * 2G + j0 % G, dividing only where it must: halves
+         * (j0 < G) and runs of a power of two take none. */
+        fp4rt_i64 q = j0 < g ? 0
+                    : (g & (g - 1)) == 0 ? j0 >> __popcll(g - 1)
+                                         : j0 / g;
+        fp4rt_i64 gate = j0 + q * g;
         r.a = fp4rt_load16(row, gate);
         r.b = fp4rt_load16(row, gate + g);
     } else {

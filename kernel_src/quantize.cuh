@@ -82,7 +82,8 @@ FP4RT_DEV void fp4rt_zero_pad_units(const fp4rt_qparams &p, fp4rt_i64 rows,
     fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
     fp4rt_u32 *s = (fp4rt_u32 *)p.scales + band * words;
     int first = (int)(rows - band * FP4RT_SWZ_ROWS);
-    for (; i < words / uw; i += n)
+    fp4rt_i64 units = uw == 4 ? words / 4 : words;
+    for (; i < units; i += n)
         zero_band_unit(s, first, i, uw);
 }
 
@@ -101,12 +102,19 @@ FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
 {
     if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
         return;
-    /* A band has fewer than 2^31 words (K < 2^24); the step n is split
-     * once into whole bands and units, so that a step needs no division. */
+    /* A band has fewer than 2^31 words (K < 2^24), and the threads of a
+     * launch fewer than 2^31; the step n is split once into whole bands
+     * and units, so that a step needs no division, and not at all where
+     * one step takes every thread past the last band. */
     int uw = pad_unit_words(p);
-    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS, units = words / uw;
-    fp4rt_i64 e = i / units, u = i - e * units;
-    fp4rt_i64 de = n / units, du = n - de * units;
+    fp4rt_i64 words = (p.kb + 3) / 4 * FP4RT_SWZ_ROWS;
+    fp4rt_u32 units = (fp4rt_u32)(uw == 4 ? words / 4 : words);
+    fp4rt_i64 e = (fp4rt_u32)i / units, u = (fp4rt_u32)i - e * units;
+    fp4rt_i64 de = p.num_experts, du = 0;
+    if (n < p.num_experts * (fp4rt_i64)units) {
+        de = (fp4rt_u32)n / units;
+        du = (fp4rt_u32)n - de * units;
+    }
     while (e < p.num_experts) {
         int count = off[e + 1] - off[e];
         int first = count & (FP4RT_SWZ_ROWS - 1);
@@ -143,72 +151,60 @@ FP4RT_DEV int scan_op(int a, int b, int max)
     return max ? (a > b ? a : b) : a + b;
 }
 
-/* In-place inclusive scan of n non-negative ints in shared memory by the
- * whole block (blockDim a multiple of 32), as a running maximum (max != 0)
- * or a running sum; 0 is the identity of both.  scratch: 32 ints. */
-FP4RT_DEV void block_scan(int *a, int n, int max, int *scratch)
+/* In-place inclusive scan of n non-negative ints in shared memory by one
+ * warp (every lane calls it), as a running maximum (max != 0) or a running
+ * sum; 0 is the identity of both.  Lane l scans a run of its own, then
+ * the runs' totals are scanned across the lanes. */
+FP4RT_DEV void warp_scan(int *a, int n, int max)
 {
-    int per = (n + (int)blockDim.x - 1) / (int)blockDim.x;
-    int lo = (int)threadIdx.x * per, hi = min(lo + per, n);
-    int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
-    int warps = (blockDim.x + 31) / 32;
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
+    int per = (n + FP4RT_WARP - 1) / FP4RT_WARP;
+    int lo = lane * per, hi = min(lo + per, n);
     int run = 0;
     for (int i = lo; i < hi; i++)
         a[i] = run = scan_op(run, a[i], max);
-    /* Inclusive scan of the threads' totals within the warp. */
     int inc = run;
-    for (int o = 1; o < 32; o <<= 1) {
+    for (int o = 1; o < FP4RT_WARP; o <<= 1) {
         int t = __shfl_up_sync(FP4RT_FULL_MASK, inc, o);
         if (lane >= o)
             inc = scan_op(inc, t, max);
     }
-    if (lane == 31)
-        scratch[warp] = inc;
-    __syncthreads();
-    if (warp == 0) {
-        int w = lane < warps ? scratch[lane] : 0;
-        for (int o = 1; o < 32; o <<= 1) {
-            int t = __shfl_up_sync(FP4RT_FULL_MASK, w, o);
-            if (lane >= o)
-                w = scan_op(w, t, max);
-        }
-        scratch[lane] = w;
-    }
-    __syncthreads();
-    /* Everything before this thread's run: earlier warps, earlier lanes. */
+    /* Everything before this lane's run. */
     int before = __shfl_up_sync(FP4RT_FULL_MASK, inc, 1);
-    int prefix = lane ? before : 0;
-    if (warp)
-        prefix = scan_op(prefix, scratch[warp - 1], max);
-    for (int i = lo; i < hi; i++)
-        a[i] = scan_op(a[i], prefix, max);
-    __syncthreads();
+    if (lane)
+        for (int i = lo; i < hi; i++)
+            a[i] = scan_op(a[i], before, max);
+    __syncwarp();
 }
 
 /*
  * Loads the expert offsets, made non-decreasing and clamped to [0, rows]
  * so that no offsets can send a write out of bounds, into off[0..E]; for
  * swizzled scales also the padded start of each expert into pad[0..E].
+ * The first warp does it (E is at most 1024) while the others wait at
+ * one barrier.
  */
-FP4RT_DEV void load_groups(const fp4rt_qparams &p, int *off, int *pad,
-                           int *scratch)
+FP4RT_DEV void load_groups(const fp4rt_qparams &p, int *off, int *pad)
 {
-    int e_count = p.num_experts;
-    const fp4rt_i32 *src = (const fp4rt_i32 *)p.expert_offsets;
-    for (int i = threadIdx.x; i <= e_count; i += blockDim.x) {
-        fp4rt_i64 v = src[i];
-        off[i] = (int)(v < 0 ? 0 : v > p.rows ? p.rows : v);
+    if (threadIdx.x < FP4RT_WARP) {
+        int e_count = p.num_experts;
+        const fp4rt_i32 *src = (const fp4rt_i32 *)p.expert_offsets;
+        for (int i = threadIdx.x; i <= e_count; i += FP4RT_WARP) {
+            fp4rt_i64 v = src[i];
+            off[i] = (int)(v < 0 ? 0 : v > p.rows ? p.rows : v);
+        }
+        __syncwarp();
+        warp_scan(off, e_count + 1, 1);
+        if (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED) {
+            for (int i = threadIdx.x; i <= e_count; i += FP4RT_WARP)
+                pad[i] = i == 0 ? 0
+                                : (int)fp4rt_round_up(off[i] - off[i - 1],
+                                                      FP4RT_SWZ_ROWS);
+            __syncwarp();
+            warp_scan(pad, e_count + 1, 0);
+        }
     }
     __syncthreads();
-    block_scan(off, e_count + 1, 1, scratch);
-    if (p.scale_layout != FP4RT_QP_LAYOUT_SWIZZLED)
-        return;
-    for (int i = threadIdx.x; i <= e_count; i += blockDim.x)
-        pad[i] = i == 0 ? 0
-                        : (int)fp4rt_round_up(off[i] - off[i - 1],
-                                              FP4RT_SWZ_ROWS);
-    __syncthreads();
-    block_scan(pad, e_count + 1, 0, scratch);
 }
 
 /* The last index e in [0, n) with a[e] <= v (a non-decreasing, a[0] <= v). */
@@ -425,6 +421,13 @@ FP4RT_DEV fp4rt_i64 thread_count()
     return (fp4rt_i64)gridDim.x * blockDim.x;
 }
 
+/* The rows a launch walks: the run's, or the bound's when grouped (the
+ * expert offsets say which rows are real). */
+FP4RT_DEV fp4rt_i64 walk_rows(const fp4rt_qparams &p, fp4rt_i64 rows)
+{
+    return p.num_experts ? p.rows : rows;
+}
+
 /* ------------------------------------------------------------------ */
 /* One lane, one block                                                 */
 /* ------------------------------------------------------------------ */
@@ -497,23 +500,25 @@ FP4RT_DEV void quant_lane_block(const fp4rt_qparams &p, const lane_row &lr,
 /* Shared memory of a grouped launch: offsets and padded starts. */
 FP4RT_DEV int *group_pad(int *smem, const fp4rt_qparams &p)
 {
-    return smem + 32 + p.num_experts + 1;
+    return smem + p.num_experts + 1;
 }
 
 template <bool GLU, bool ADAPT>
 FP4RT_DEV void quant1d(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
-    int *scratch = smem, *off = smem + 32, *pad = group_pad(smem, p);
+    int *off = smem, *pad = group_pad(smem, p);
     if (p.num_experts)
-        load_groups(p, off, pad, scratch);
+        load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    fp4rt_i64 nq = (p.kb + p.bpi - 1) / p.bpi;
+    /* bpi is 1 or BLOCKS: no division by a run-time value. */
+    fp4rt_i64 nq = p.bpi == 1 ? p.kb : (p.kb + BLOCKS - 1) / BLOCKS;
     float s_static = p.num_experts ? 0.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
     fp4rt_i64 threads = thread_count();
-    unit_step s = unit_steps(p.items / nq, nq, p.reverse, threads);
-    for (unit_walk w = unit_start(s, thread_id(), threads); w.left > 0;
+    unit_step s = unit_steps(walk_rows(p, rows), nq, p.reverse, threads);
+    for (unit_walk w = unit_start(s, thread_id());
+         unit_live(w, s);
          unit_next(w, s)) {
         fp4rt_i64 b0 = unit_in_row(w, s) * p.bpi;
         int nb = item_blocks(p, b0, p.bpi);
@@ -566,7 +571,8 @@ FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 threads = thread_count();
     unit_step s = unit_steps(rows, nq, 0, threads);
-    for (unit_walk w = unit_start(s, thread_id(), threads); w.left > 0;
+    for (unit_walk w = unit_start(s, thread_id());
+         unit_live(w, s);
          unit_next(w, s)) {
         fp4rt_i64 b0 = w.q * BLOCKS;
         v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));

@@ -183,7 +183,7 @@ fp4rt_status fp4rt_quantizer_create(fp4rt_context *ctx,
         return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
     }
     qz->grouped_smem =
-        qz->q.grouped ? (unsigned)((32 + 2 * (qz->q.d.num_experts + 1)) *
+        qz->q.grouped ? (unsigned)(2 * (qz->q.d.num_experts + 1) *
                                    sizeof(int))
                       : 0;
     st = load_kernels(qz);
