@@ -353,33 +353,69 @@ HELD_ENTRY(fp4rt_quant1d_tensor_small_4o6, quant1d_small,
  * meet at a grid barrier, then all derive S_enc from the amax and
  * quantize what they hold.
  *
- * Workspace words from FP4RT_QG_WS: two amax slots, the arrival count and
- * the barrier's generation.  Run g folds into slot g & 1; the last thread
- * block to arrive zeroes the other slot (the next run's) and the count,
- * then advances the generation, which releases the others.
+ * Workspace words from FP4RT_QG_WS: two amax slots, the arrival count, and
+ * a 64-bit word of the barrier's generation (low half) and the amax of
+ * the run that last advanced it (high half).  Run g folds into slot g & 1;
+ * the last thread block to arrive reads the slot, zeroes the other slot
+ * (the next run's) and the count, and publishes the next generation with
+ * the amax in one release store, which releases the others with the
+ * value they need.  The generation is read when the kernel starts (it
+ * changes only once every block of this run has arrived), so that the
+ * read is hidden behind the input's loads.
  */
 #define QG_AMAX 0
 #define QG_COUNT 2
-#define QG_GEN 3
+#define QG_GEN 4
 
-FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch)
+FP4RT_DEV fp4rt_u64 fp4rt_load_acquire64(const fp4rt_u64 *a)
+{
+    fp4rt_u64 v;
+    asm volatile("ld.acquire.gpu.u64 %0, [%1];" : "=l"(v) : "l"(a) : "memory");
+    return v;
+}
+
+FP4RT_DEV void fp4rt_store_release64(fp4rt_u64 *a, fp4rt_u64 v)
+{
+    asm volatile("st.release.gpu.u64 [%0], %1;" :: "l"(a), "l"(v) : "memory");
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_load_relaxed(const fp4rt_u32 *a)
+{
+    fp4rt_u32 v;
+    asm volatile("ld.relaxed.gpu.u32 %0, [%1];" : "=r"(v) : "l"(a) : "memory");
+    return v;
+}
+
+FP4RT_DEV fp4rt_u32 *grid_ws(const fp4rt_qparams &p)
+{
+    return (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+}
+
+FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch,
+                          fp4rt_u32 gen)
 {
     __shared__ float amax;
-    fp4rt_u32 *ws = (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+    fp4rt_u32 *ws = grid_ws(p);
+    fp4rt_u64 *gen_amax = (fp4rt_u64 *)(ws + QG_GEN);
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x == 0) {
-        fp4rt_u32 gen = fp4rt_load_acquire(ws + QG_GEN);
         fp4rt_u32 *slot = ws + QG_AMAX + (gen & 1u);
         atomicMax(slot, fp4rt_f2u(v));
+        fp4rt_u32 bits;
         if (fp4rt_add_acq_rel(ws + QG_COUNT, 1u) == gridDim.x - 1) {
+            bits = fp4rt_load_relaxed(slot);  /* the add acquired it */
             ws[QG_AMAX + ((gen & 1u) ^ 1u)] = 0u;
             ws[QG_COUNT] = 0u;
-            fp4rt_add_acq_rel(ws + QG_GEN, 1u);
+            fp4rt_store_release64(gen_amax,
+                                  ((fp4rt_u64)bits << 32) | (gen + 1u));
         } else {
-            while (fp4rt_load_acquire(ws + QG_GEN) == gen)
-                ;
+            fp4rt_u64 w;
+            do
+                w = fp4rt_load_acquire64(gen_amax);
+            while ((fp4rt_u32)w == gen);
+            bits = (fp4rt_u32)(w >> 32);
         }
-        amax = fp4rt_u2f(fp4rt_load_acquire(slot));
+        amax = fp4rt_u2f(bits);
     }
     __syncthreads();
     return amax;
@@ -388,11 +424,16 @@ FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch)
 struct grid_amax_of {
     const fp4rt_qparams &p;
     float *scratch;
+    fp4rt_u32 gen;        /* thread 0's: the barrier's generation */
     __device__ grid_amax_of(const fp4rt_qparams &q, float *s)
-        : p(q), scratch(s) {}
+        : p(q), scratch(s), gen(0u)
+    {
+        if (threadIdx.x == 0)
+            gen = fp4rt_load_relaxed(grid_ws(q) + QG_GEN);
+    }
     __device__ float operator()(float v) const
     {
-        return grid_amax(p, v, scratch);
+        return grid_amax(p, v, scratch, gen);
     }
 };
 
