@@ -168,15 +168,14 @@ FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_dequant(const fp4rt_dqparams p)
 {
-    fp4rt_grid_enter();
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * HB;
     fp4rt_i64 warps = warp_count();
     unit_step s = unit_steps(p.rows, (nseg + SEGS - 1) / SEGS, 0, warps);
     const float *dec = (const float *)p.global_dec;
-    for (unit_walk w = unit_start(s, warp_id());
-         unit_live(w, s);
-         unit_next(w, s)) {
+    unit_walk w = unit_start(s, warp_id());
+    fp4rt_grid_enter();
+    for (; unit_live(w, s); unit_next(w, s)) {
         fp4rt_i64 row = unit_row(w, s);
         fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;
         fp4rt_u32 codes[SEGS], sf[SEGS];

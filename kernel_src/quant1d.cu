@@ -41,23 +41,22 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
     int *off = smem, *pad = group_pad(smem, p);
-    if (p.num_experts)
-        load_groups(p, off, pad);
-    fp4rt_i64 rows = fp4rt_run_rows(p);
     int per_span = p.bpi, kb = (int)p.kb;
     fp4rt_i64 warps = warp_count();
     /* per_span is 1 or SEGS: no division by a run-time value. */
     fp4rt_i64 upr = per_span == 1 ? row_groups(p)
                                   : (row_groups(p) + SEGS - 1) / SEGS;
+    unit_walk w = unit_start_in(upr, warp_id());
+    fp4rt_grid_enter();
+    if (p.num_experts)
+        load_groups(p, off, pad);
+    fp4rt_i64 rows = fp4rt_run_rows(p);
     unit_step s = unit_steps(walk_rows(p, rows), upr, p.reverse, warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
-    for (unit_walk w = unit_start(s, warp_id());
-         unit_live(w, s);
-         unit_next(w, s)) {
-        lane_row lr = lane_row_at(p, unit_row(w, s), rows, off, pad,
-                                  s_static);
+    for (; unit_live(w, s); unit_next(w, s)) {
+        lane_row lr = lane_row_place(p, unit_row(w, s), rows, off, pad);
         if (lr.ref.m == ROW_SKIP)
             continue;
         int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
@@ -69,6 +68,7 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
             if (k < per_span && block < kb)
                 raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
         }
+        lane_row_scale(p, lr, s_static);
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
@@ -161,15 +161,15 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
     extern __shared__ int smem[];
     __shared__ pipe_slot ring[PIPE_S];
     int *off = smem, *pad = group_pad(smem, p);
+    fp4rt_i64 warps = warp_count();
+    fp4rt_i64 upr = (row_groups(p) + PIPE_G - 1) / PIPE_G;
+    unit_walk in = unit_start_in(upr, warp_id()), out = in;
+    fp4rt_grid_enter();
     if (p.num_experts)
         load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    fp4rt_i64 warps = warp_count();
-    unit_step s = unit_steps(walk_rows(p, rows),
-                             (row_groups(p) + PIPE_G - 1) / PIPE_G, p.reverse,
-                             warps);
+    unit_step s = unit_steps(walk_rows(p, rows), upr, p.reverse, warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
-    unit_walk in = unit_start(s, warp_id()), out = in;
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
 
@@ -234,7 +234,6 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
     quant1d_spans<false>(p);
 }
 
@@ -242,7 +241,6 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
     QUANT1D_4O6<true>(p);
 }
 
@@ -259,8 +257,13 @@ fp4rt_quant1d_4o6(const fp4rt_qparams p)
  */
 template <bool ADAPT, int HELD, class Amax>
 FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
-                            const Amax &amax, int pad_words)
+                            Amax amax, int pad_words)
 {
+    /* The wait comes first: a run this small is issue bound on few
+     * multiprocessors, and the divisions below are skipped by the threads
+     * past the run's end only once its size is known. */
+    fp4rt_grid_enter();
+    amax.begin();
     fp4rt_i64 rows = fp4rt_run_rows(p);
     /* Such a run has fewer than 2^31 blocks (what a grid holds). */
     int total = (int)(rows * p.kb), kb = (int)p.kb;
@@ -312,6 +315,7 @@ FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
 struct small_amax {
     float *scratch;
     __device__ explicit small_amax(float *s) : scratch(s) {}
+    __device__ void begin() {}
     __device__ float operator()(float v) const
     {
         return fp4rt_block_max(v, scratch);
@@ -333,7 +337,6 @@ FP4RT_DEV void quant1d_small(const fp4rt_qparams &p)
     extern "C" __global__ void __launch_bounds__(threads)                   \
     name(const fp4rt_qparams p)                                             \
     {                                                                       \
-        fp4rt_grid_enter();                                                 \
         fn<adapt>(p);                                                       \
     }
 
@@ -359,9 +362,9 @@ HELD_ENTRY(fp4rt_quant1d_tensor_small_4o6, quant1d_small,
  * the last thread block to arrive reads the slot, zeroes the other slot
  * (the next run's) and the count, and publishes the next generation with
  * the amax in one release store, which releases the others with the
- * value they need.  The generation is read when the kernel starts (it
+ * value they need.  The generation is read before the input's loads (it
  * changes only once every block of this run has arrived), so that the
- * read is hidden behind the input's loads.
+ * read is hidden behind them.
  */
 #define QG_AMAX 0
 #define QG_COUNT 2
@@ -426,10 +429,12 @@ struct grid_amax_of {
     float *scratch;
     fp4rt_u32 gen;        /* thread 0's: the barrier's generation */
     __device__ grid_amax_of(const fp4rt_qparams &q, float *s)
-        : p(q), scratch(s), gen(0u)
+        : p(q), scratch(s), gen(0u) {}
+    /* After the grid before has finished (its writes are visible). */
+    __device__ void begin()
     {
         if (threadIdx.x == 0)
-            gen = fp4rt_load_relaxed(grid_ws(q) + QG_GEN);
+            gen = fp4rt_load_relaxed(grid_ws(p) + QG_GEN);
     }
     __device__ float operator()(float v) const
     {
@@ -488,17 +493,15 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
-    fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 nseg = (p.cols + SEG_ELEMS - 1) / SEG_ELEMS;
     fp4rt_i64 spans_per_row = (nseg + SEGS - 1) / SEGS;
     fp4rt_i64 lane_col = (threadIdx.x & (FP4RT_WARP - 1)) * FP4RT_HB;
     fp4rt_i64 warps = warp_count();
-    unit_step s = unit_steps(rows, spans_per_row, 0, warps);
+    unit_walk w = unit_start_in(spans_per_row, warp_id());
+    fp4rt_grid_enter();
+    unit_step s = unit_steps(fp4rt_run_rows(p), spans_per_row, 0, warps);
     float v = 0.0f;
-    for (unit_walk w = unit_start(s, warp_id());
-         unit_live(w, s);
-         unit_next(w, s)) {
+    for (; unit_live(w, s); unit_next(w, s)) {
         const char *row = (const char *)p.input +
                           unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;
         fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;

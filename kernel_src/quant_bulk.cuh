@@ -307,13 +307,14 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     extern __shared__ __align__(128) char qb_smem[];
     __shared__ __align__(8) fp4rt_u64 full[FP4RT_QB_STAGES];
     __shared__ __align__(8) fp4rt_u64 empty[FP4RT_QB_STAGES];
-    qb_tiling t = qb_tiles(p);
     if (threadIdx.x < FP4RT_QB_STAGES) {
         mbar_init(&full[threadIdx.x], 1);
         mbar_init(&empty[threadIdx.x], QB_CONSUMERS);
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     __syncthreads();
+    fp4rt_grid_enter();
+    qb_tiling t = qb_tiles(p);
     if (threadIdx.x >= QB_CONSUMERS) {
         qb_produce(p, t, qb_smem, full, empty);
         return;
@@ -336,7 +337,6 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     __launch_bounds__(QB_CONSUMERS + FP4RT_WARP, FP4RT_QB_MIN_BLOCKS)       \
     name(const fp4rt_qparams p)                                             \
     {                                                                       \
-        fp4rt_grid_enter();                                                 \
         quant1d_bulk<adapt>(p);                                             \
     }
 #else

@@ -7,20 +7,17 @@
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_quant1d_glu(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
     quant1d<true, false>(p);
 }
 
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_quant1d_glu_4o6(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
     quant1d<true, true>(p);
 }
 
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax_glu(const fp4rt_qparams p)
 {
-    fp4rt_grid_enter();
     amax_pass<true>(p);
 }

@@ -352,14 +352,22 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
     const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
     fp4rt_u8 *crow = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
     int count = p.nonfinite != 0;
-    float s_enc6 = s_enc * FP4RT_ONE_SIXTH;
-    float s_dec = 1.0f / s_enc;
     fp4rt_u32 word = 0;
     float x[FP4RT_SF_VEC];
     if (GLU) {
+        /* Each block's input is loaded while the one before is worked
+         * on, the first before S_dec's division. */
+        fp4rt_raw_glu next = fp4rt_load_glu(row, b0 * FP4RT_SF_VEC,
+                                            p.granularity);
+        float s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+        float s_dec = 1.0f / s_enc;
 #pragma unroll 1
         for (int b = 0; b < nb; b++) {
-            block_values<true>(p, row, b0 + b, x, count, nonfinite);
+            fp4rt_raw_glu cur = next;
+            if (b + 1 < nb)
+                next = fp4rt_load_glu(row, (b0 + b + 1) * FP4RT_SF_VEC,
+                                      p.granularity);
+            fp4rt_glu16(cur, p.granularity, x, count, nonfinite);
             int finite = fp4rt_block_finite(x);
             word |= quant_block<ADAPT>(p, x, fp4rt_block_vmax(x), finite, crow,
                                        b0 + b, s_enc6, s_dec)
@@ -368,6 +376,8 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
     } else {
         fp4rt_raw16 raw[BLOCKS];
         load_item(row, b0, nb, raw);
+        float s_enc6 = s_enc * FP4RT_ONE_SIXTH;
+        float s_dec = 1.0f / s_enc;
 #pragma unroll
         for (int b = 0; b < BLOCKS; b++) {
             if (b >= nb)
@@ -449,9 +459,11 @@ FP4RT_DEV int scale_col(const fp4rt_qparams &p, int block)
                : block;
 }
 
-FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
-                               fp4rt_i64 rows, const int *off,
-                               const int *pad, float s_static)
+/* The rows' places, without the scales (lane_row_scale): a kernel issues
+ * its input loads in between, so that they need not wait for S_enc. */
+FP4RT_DEV lane_row lane_row_place(const fp4rt_qparams &p, fp4rt_i64 r,
+                                  fp4rt_i64 rows, const int *off,
+                                  const int *pad)
 {
     lane_row lr;
     lr.ref = resolve_row(p, r, rows, off, pad);
@@ -462,11 +474,26 @@ FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
                 (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
                      ? fp4rt_swz(lr.ref.srow, 0, p.kb)
                      : (fp4rt_u64)(lr.ref.srow * p.kb));
+    return lr;
+}
+
+/* S_enc / 6 and S_dec of a placed row: s_static, or its expert's. */
+FP4RT_DEV void lane_row_scale(const fp4rt_qparams &p, lane_row &lr,
+                              float s_static)
+{
     float s_enc = s_static;
-    if (p.num_experts && m >= 0)
+    if (p.num_experts && lr.ref.m >= 0)
         s_enc = ((const float *)p.expert_enc)[lr.ref.expert];
     lr.s_enc6 = s_enc * FP4RT_ONE_SIXTH;
     lr.s_dec = 1.0f / s_enc;
+}
+
+FP4RT_DEV lane_row lane_row_at(const fp4rt_qparams &p, fp4rt_i64 r,
+                               fp4rt_i64 rows, const int *off,
+                               const int *pad, float s_static)
+{
+    lane_row lr = lane_row_place(p, r, rows, off, pad);
+    lane_row_scale(p, lr, s_static);
     return lr;
 }
 
@@ -508,18 +535,18 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
     int *off = smem, *pad = group_pad(smem, p);
+    /* bpi is 1 or BLOCKS: no division by a run-time value. */
+    fp4rt_i64 nq = p.bpi == 1 ? p.kb : (p.kb + BLOCKS - 1) / BLOCKS;
+    fp4rt_i64 threads = thread_count();
+    unit_walk w = unit_start_in(nq, thread_id());
+    fp4rt_grid_enter();
     if (p.num_experts)
         load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
-    /* bpi is 1 or BLOCKS: no division by a run-time value. */
-    fp4rt_i64 nq = p.bpi == 1 ? p.kb : (p.kb + BLOCKS - 1) / BLOCKS;
     float s_static = p.num_experts ? 0.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
-    fp4rt_i64 threads = thread_count();
     unit_step s = unit_steps(walk_rows(p, rows), nq, p.reverse, threads);
-    for (unit_walk w = unit_start(s, thread_id());
-         unit_live(w, s);
-         unit_next(w, s)) {
+    for (; unit_live(w, s); unit_next(w, s)) {
         fp4rt_i64 b0 = unit_in_row(w, s) * p.bpi;
         int nb = item_blocks(p, b0, p.bpi);
         row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
@@ -568,12 +595,11 @@ FP4RT_DEV void amax_pass(const fp4rt_qparams &p)
 {
     fp4rt_i64 nq = (p.kb + BLOCKS - 1) / BLOCKS;
     float v = 0.0f;
-    fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_i64 threads = thread_count();
-    unit_step s = unit_steps(rows, nq, 0, threads);
-    for (unit_walk w = unit_start(s, thread_id());
-         unit_live(w, s);
-         unit_next(w, s)) {
+    unit_walk w = unit_start_in(nq, thread_id());
+    fp4rt_grid_enter();
+    unit_step s = unit_steps(fp4rt_run_rows(p), nq, 0, threads);
+    for (; unit_live(w, s); unit_next(w, s)) {
         fp4rt_i64 b0 = w.q * BLOCKS;
         v = fmaxf(v, item_amax<GLU>(p, w.r, b0, item_blocks(p, b0, BLOCKS)));
     }
