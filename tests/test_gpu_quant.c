@@ -123,8 +123,11 @@ static fp4rt_status replay(graph_rig *g)
     return st;
 }
 
-static void graph_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
-                       int n, const char *what)
+/* Runs of one plan with M = ms[0], ms[1], ...: replays of one captured
+ * graph with M in device memory (graphed), or plain runs with M from the
+ * host, whose launches then differ in size from run to run. */
+static void rerun_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
+                       int n, const char *what, int graphed)
 {
     const fp4rt_cuda_api *api = fp4rt_cuda();
     graph_rig g = { ctx, NULL, NULL, NULL };
@@ -150,11 +153,11 @@ static void graph_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
     if (!st)
         st = fp4rt_st_dev_alloc(ctx, &c, &gpu, &dev);
     fp4rt_quantize_args da = fp4rt_st_dev_args(&c, &dev);
-    if (!c.desc.num_experts)
+    if (!c.desc.num_experts && graphed)
         da.rows_device = dev.rows_dev;
     if (!st)
         st = fp4rt_st_upload(ctx, &c, &gpu, &dev);
-    if (!st)
+    if (!st && graphed)
         st = capture(&g, qz, &da);
     int all = st == FP4RT_SUCCESS;
     if (!all)
@@ -172,10 +175,16 @@ static void graph_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
         fp4rt_st_poison(&c, &gpu, 1.0f);
         fp4rt_st_poison(&c, &ref, 1.0f);
         st = fp4rt_st_upload(ctx, &c, &gpu, &dev);
-        if (!st)
+        if (!st && graphed)
             st = fp4rt_memcpy_htod(ctx, dev.rows_dev, &m, sizeof m);
-        if (!st)
+        if (!st && graphed)
             st = replay(&g);
+        if (!st && !graphed) {
+            da.rows = m;
+            st = fp4rt_quantizer_run(qz, &da, g.stream);
+            if (!st)
+                st = fp4rt_stream_synchronize(ctx, g.stream);
+        }
         if (!st)
             st = fp4rt_st_download(ctx, &gpu, &dev);
         fp4rt_ref_quantize_args ra = fp4rt_st_ref_args(
@@ -186,10 +195,12 @@ static void graph_case(fp4rt_context *ctx, fp4rt_st_case c, const int64_t *ms,
         all = st == FP4RT_SUCCESS && fp4rt_st_compare(&gpu, &ref, why,
                                                        sizeof why);
         if (!all)
-            diag("%s: replay %d (M = %d): %s", what, i, m,
+            diag("%s: run %d (M = %d): %s", what, i, m,
                  st ? fp4rt_last_error() : why);
     }
-    ok(all, "%s: %d replays of one captured graph match the reference",
+    ok(all, graphed ? "%s: %d replays of one captured graph match the "
+                      "reference"
+                    : "%s: %d runs of one plan match the reference",
        what, n);
     if (g.exec)
         api->cuGraphExecDestroy(g.exec);
@@ -210,23 +221,29 @@ static void graph_tests(fp4rt_context *ctx)
     fp4rt_st_case c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 1024, 7168,
                                           FP4RT_SCALE_SWIZZLED,
                                           FP4RT_GLOBAL_PER_TENSOR);
-    graph_case(ctx, c, ms, 6, "per-tensor, M from device memory");
+    rerun_case(ctx, c, ms, 6, "per-tensor, M from device memory", 1);
     c.desc.global_mode = FP4RT_GLOBAL_PER_ROW;
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE;
-    graph_case(ctx, c, ms, 6, "per-row 4over6, M from device memory");
+    rerun_case(ctx, c, ms, 6, "per-row 4over6, M from device memory", 1);
     /* Up to 128 x 7168 takes the cooperative per-tensor kernel (sm_90 on):
-     * its grid barrier's generations alternate from replay to replay. */
+     * its grid barrier's generations advance from replay to replay, and
+     * plain runs of one plan launch grids of different sizes one after
+     * another, or the one-block kernel (M <= 9 here). */
     static const int64_t ms_mid[] = { 100, 7, 0, 128, 1, 65 };
+    static const int64_t ms_grid[] = { 128, 16, 100, 9, 128, 33, 0, 128 };
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 128, 7168, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_PER_TENSOR);
-    graph_case(ctx, c, ms_mid, 6, "per-tensor, 128 x 7168 at most");
+    rerun_case(ctx, c, ms_mid, 6, "per-tensor, 128 x 7168 at most", 1);
+    rerun_case(ctx, c, ms_grid, 8, "per-tensor, plain runs of 128 x 7168 at "
+               "most", 0);
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
-    graph_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most");
+    rerun_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most", 1);
+    rerun_case(ctx, c, ms_grid, 8, "per-tensor 4over6, plain runs", 0);
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 2000, 2048, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
     c.desc.num_experts = 32;
     c.desc.fusion = FP4RT_FUSION_SWIGLU_HALVES;
-    graph_case(ctx, c, ms, 5, "grouped SwiGLU, offsets changed per replay");
+    rerun_case(ctx, c, ms, 5, "grouped SwiGLU, offsets changed per replay", 1);
 }
 
 static void dequant_tests(fp4rt_context *ctx)
