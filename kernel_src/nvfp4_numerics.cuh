@@ -280,9 +280,9 @@ FP4RT_FN float fp4rt_global_enc(float amax, float e4m3_max)
 #define FP4RT_LN2_HI 0.693145751953125f          /* 12 significant bits */
 #define FP4RT_LN2_LO 1.428606765330187045e-06f
 
-/* 2^k * exp(x - k ln2) for an integer-valued k (ki as an int): the steps
- * after the range checks and the choice of k. */
-FP4RT_FN float fp4rt_exp_scaled(float x, float k, int ki)
+/* exp(x - k ln2) for an integer-valued k: the reduction and the
+ * polynomial. */
+FP4RT_FN float fp4rt_exp_reduced(float x, float k)
 {
     float r = fmaf(-k, FP4RT_LN2_HI, x);
     r = fmaf(-k, FP4RT_LN2_LO, r);
@@ -293,7 +293,14 @@ FP4RT_FN float fp4rt_exp_scaled(float x, float k, int ki)
     p = fmaf(p, r, 1.66666666666666667e-1f);      /* 1/3! */
     p = fmaf(p, r, 0.5f);
     p = fmaf(p, r, 1.0f);
-    p = fmaf(p, r, 1.0f);
+    return fmaf(p, r, 1.0f);
+}
+
+/* 2^k * exp(x - k ln2) for an integer-valued k (ki as an int): the steps
+ * after the range checks and the choice of k. */
+FP4RT_FN float fp4rt_exp_scaled(float x, float k, int ki)
+{
+    float p = fp4rt_exp_reduced(x, k);
     /* 2^k in two factors, each a normal float, so that only the last
      * product rounds (into the subnormal range when it must). */
     int k1 = ki / 2;
@@ -333,6 +340,26 @@ FP4RT_FN float fp4rt_expf_steps(float x)
     t = t + FP4RT_RINT_MAGIC;
     return fp4rt_exp_scaled(x, t - FP4RT_RINT_MAGIC,
                             (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS);
+}
+
+/*
+ * The same on [FP4RT_EXPF_NORMAL_LO, FP4RT_EXPF_NORMAL_HI], where every
+ * result and 2^k itself (k in [-126, 127]) are normal floats: the scaling
+ * is one exact product instead of two, and the result equals fp4rt_expf
+ * (checked on the host).  For SwiGLU's 1 + exp(-g) that range is enough:
+ * below it exp is under 2^-125 and 1 + exp is 1 as it is for fp4rt_expf;
+ * above it 1 + exp is beyond the flat division's bound either way.
+ */
+#define FP4RT_EXPF_NORMAL_LO -87.0f
+#define FP4RT_EXPF_NORMAL_HI 88.0f
+
+FP4RT_FN float fp4rt_expf_normal(float x)
+{
+    float t = x * FP4RT_LOG2E;
+    t = t + FP4RT_RINT_MAGIC;
+    int ki = (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS;
+    float p = fp4rt_exp_reduced(x, t - FP4RT_RINT_MAGIC);
+    return p * fp4rt_u2f((fp4rt_u32)(ki + 127) << 23);
 }
 
 /* silu(g) * u = g / (1 + exp(-g)) * u, in fp32. */
@@ -375,15 +402,16 @@ FP4RT_FN float fp4rt_div_flat(float a, float b, int *slow)
 /*
  * fp4rt_swiglu without branches; where *slow is set on return, the result
  * is not to be used (the caller recomputes with fp4rt_swiglu).  exp(-g)
- * is taken at -g clamped to fp4rt_expf's range: above it (g < -88.7) the
- * divisor exceeds the flat division's bound, so *slow is set; below it
- * the clamped exp is under 2^-24 and 1 + exp(-g) is 1, as it is for
- * fp4rt_expf's 0; a NaN g sets *slow.
+ * is taken at -g clamped to [-87, 88] (fp4rt_expf_normal): above it
+ * (g < -88) the divisor exceeds the flat division's bound, so *slow is
+ * set; below it the clamped exp is under 2^-24 and 1 + exp(-g) is 1, as
+ * it is for fp4rt_expf; a NaN g sets *slow.  Checked against fp4rt_swiglu
+ * on every fp32 g (fp4rt_silu_exhaustive).
  */
 FP4RT_FN float fp4rt_swiglu_flat(float g, float u, int *slow)
 {
-    float x = fminf(fmaxf(-g, FP4RT_EXPF_UNDERFLOW), FP4RT_EXPF_OVERFLOW);
-    return fp4rt_div_flat(g, 1.0f + fp4rt_expf_steps(x), slow) * u;
+    float x = fminf(fmaxf(-g, FP4RT_EXPF_NORMAL_LO), FP4RT_EXPF_NORMAL_HI);
+    return fp4rt_div_flat(g, 1.0f + fp4rt_expf_normal(x), slow) * u;
 }
 #endif
 
