@@ -259,9 +259,10 @@ template <bool ADAPT, int HELD, class Amax>
 FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
                             Amax amax, int pad_words)
 {
-    /* The wait comes first: a run this small is issue bound on few
-     * multiprocessors, and the divisions below are skipped by the threads
-     * past the run's end only once its size is known. */
+    /* The wait comes first here: the threads past the run's end skip
+     * their divisions below, which takes the run's size (measured faster
+     * for the one-block kernel, where every instruction of its threads
+     * falls on one multiprocessor). */
     fp4rt_grid_enter();
     amax.begin();
     fp4rt_i64 rows = fp4rt_run_rows(p);

@@ -138,13 +138,6 @@ FP4RT_DEV fp4rt_u32 fp4rt_add_acq_rel(fp4rt_u32 *a, fp4rt_u32 v)
     return old;
 }
 
-FP4RT_DEV fp4rt_u32 fp4rt_load_acquire(const fp4rt_u32 *a)
-{
-    fp4rt_u32 v;
-    asm volatile("ld.acquire.gpu.u32 %0, [%1];" : "=r"(v) : "l"(a) : "memory");
-    return v;
-}
-
 /* Programmatic dependent launch (sm_90 on; both are no-ops in a grid
  * launched plainly): fp4rt_grid_enter below. */
 FP4RT_DEV void fp4rt_let_dependents_launch()
