@@ -296,19 +296,6 @@ FP4RT_FN float fp4rt_exp_reduced(float x, float k)
     return fmaf(p, r, 1.0f);
 }
 
-/* 2^k * exp(x - k ln2) for an integer-valued k (ki as an int): the steps
- * after the range checks and the choice of k. */
-FP4RT_FN float fp4rt_exp_scaled(float x, float k, int ki)
-{
-    float p = fp4rt_exp_reduced(x, k);
-    /* 2^k in two factors, each a normal float, so that only the last
-     * product rounds (into the subnormal range when it must). */
-    int k1 = ki / 2;
-    int k2 = ki - k1;
-    p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
-    return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
-}
-
 FP4RT_FN float fp4rt_expf(float x)
 {
     if (x != x)
@@ -318,38 +305,32 @@ FP4RT_FN float fp4rt_expf(float x)
     if (x < FP4RT_EXPF_UNDERFLOW)
         return 0.0f;
     float k = rintf(x * FP4RT_LOG2E);
-    return fp4rt_exp_scaled(x, k, (int)k);
+    float p = fp4rt_exp_reduced(x, k);
+    /* 2^k in two factors, each a normal float, so that only the last
+     * product rounds (into the subnormal range when it must). */
+    int k1 = (int)k / 2;
+    int k2 = (int)k - k1;
+    p = p * fp4rt_u2f((fp4rt_u32)(k1 + 127) << 23);
+    return p * fp4rt_u2f((fp4rt_u32)(k2 + 127) << 23);
 }
 
 /*
- * fp4rt_expf's steps without its branches, for x in [UNDERFLOW, OVERFLOW]
- * (equal to fp4rt_expf there; checked on the host), for kernels that take
- * many values a thread: a branch a value keeps the compiler from
- * interleaving them.  rint is taken by adding and subtracting 1.5 * 2^23
- * (the sum's last place is 1, so the addition rounds to nearest even;
- * |x log2e| < 2^22), which differs from rintf only in giving +0 for -0,
- * and a zero k leaves every later step unchanged; k as an integer is the
- * sum's low bits.
+ * fp4rt_expf without its branches on [FP4RT_EXPF_NORMAL_LO,
+ * FP4RT_EXPF_NORMAL_HI], for kernels that take many values a thread (a
+ * branch a value keeps the compiler from interleaving them).  There every
+ * result and 2^k itself (k in [-126, 127]) are normal floats, so the
+ * scaling is one exact product instead of two, and the result equals
+ * fp4rt_expf (checked on the host).  rint is taken by adding and
+ * subtracting 1.5 * 2^23 (the sum's last place is 1, so the addition
+ * rounds to nearest even; |x log2e| < 2^22), which differs from rintf
+ * only in giving +0 for -0, and a zero k leaves every later step
+ * unchanged; k as an integer is the sum's low bits.  For SwiGLU's
+ * 1 + exp(-g) the range is enough: below it exp is under 2^-125 and
+ * 1 + exp is 1 as it is for fp4rt_expf; above it 1 + exp is beyond the
+ * flat division's bound either way.
  */
 #define FP4RT_RINT_MAGIC 12582912.0f           /* 1.5 * 2^23 */
 #define FP4RT_RINT_MAGIC_BITS 0x4B400000
-
-FP4RT_FN float fp4rt_expf_steps(float x)
-{
-    float t = x * FP4RT_LOG2E;
-    t = t + FP4RT_RINT_MAGIC;
-    return fp4rt_exp_scaled(x, t - FP4RT_RINT_MAGIC,
-                            (int)fp4rt_f2u(t) - FP4RT_RINT_MAGIC_BITS);
-}
-
-/*
- * The same on [FP4RT_EXPF_NORMAL_LO, FP4RT_EXPF_NORMAL_HI], where every
- * result and 2^k itself (k in [-126, 127]) are normal floats: the scaling
- * is one exact product instead of two, and the result equals fp4rt_expf
- * (checked on the host).  For SwiGLU's 1 + exp(-g) that range is enough:
- * below it exp is under 2^-125 and 1 + exp is 1 as it is for fp4rt_expf;
- * above it 1 + exp is beyond the flat division's bound either way.
- */
 #define FP4RT_EXPF_NORMAL_LO -87.0f
 #define FP4RT_EXPF_NORMAL_HI 88.0f
 
