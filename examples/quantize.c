@@ -1,8 +1,9 @@
 /*
  * Quantize a bf16 activation matrix to NVFP4 and back, and print the
- * error statistics: with the plain rule and with 4over6 (MSE), on the GPU
- * when there is one (checked bit for bit against the CPU reference), on the
- * CPU reference otherwise.  Public API only.
+ * error statistics: with the plain rule and with 4over6 (MSE, exact and
+ * on the fp16 fast path), on the GPU when there is one (checked bit for
+ * bit against the CPU reference), on the CPU reference otherwise.  Public
+ * API only.
  *
  * build: cc -std=c11 quantize.c $(pkg-config --cflags --libs fp4rt) -lm
  * usage: quantize [rows] [cols]
@@ -178,8 +179,9 @@ int main(int argc, char **argv)
         fp4rt_adaptive mode;
         const char *name;
     } modes[] = { { FP4RT_ADAPTIVE_OFF, "NVFP4" },
-                  { FP4RT_ADAPTIVE_4OVER6_MSE, "NVFP4 4over6 (MSE)" } };
-    for (int m = 0; m < 2; m++) {
+                  { FP4RT_ADAPTIVE_4OVER6_MSE, "NVFP4 4over6 (MSE)" },
+                  { FP4RT_ADAPTIVE_4OVER6_MSE_FAST, "4over6 (MSE, fp16)" } };
+    for (int m = 0; m < 3; m++) {
         on_cpu(&p, modes[m].mode, codes, scales, &dec, y);
         report(modes[m].name, &p, y);
         if (ctx)

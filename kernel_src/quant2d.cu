@@ -43,7 +43,7 @@ FP4RT_DEV fp4rt_u32 tile_4over6(const fp4rt_qparams &p,
                                 fp4rt_u32 sf, fp4rt_u32 sf4, float s_dec,
                                 int l)
 {
-    int mse = p.adaptive == FP4RT_QP_ADAPTIVE_MSE;
+    int mse = fp4rt_adaptive_mse(p.adaptive);   /* exact in every mode */
     fp4rt_u32 c[2];
     float t[FP4RT_SF_VEC];
     fp4rt_block_codes(x, sf, s_dec, finite, c);

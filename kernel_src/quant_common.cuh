@@ -358,6 +358,13 @@ FP4RT_DEV void fp4rt_block_codes(const float x[FP4RT_SF_VEC], fp4rt_u32 sf,
     fp4rt_block_codes_enc(x, sf, fp4rt_enc_divide(s_dec)(sf), finite, out);
 }
 
+/* The 4over6 modes that sum squares (exactly or on the fast path). */
+FP4RT_DEV int fp4rt_adaptive_mse(int adaptive)
+{
+    return adaptive == FP4RT_QP_ADAPTIVE_MSE ||
+           adaptive == FP4RT_QP_ADAPTIVE_MSE_FAST;
+}
+
 /* The error terms of a block's codes c under scale code sf: |d| (MAE) or
  * d*d (MSE) of each element, each operation rounded on its own (the
  * module is compiled with -fmad=false). */
@@ -452,6 +459,180 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
 }
 #endif
 
+/* ------------------------------------------------------------------ */
+/* 4over6's fast error path: both candidates in one fp16 pair          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The fp16 error comparison of FP4RT_QP_ADAPTIVE_{MAE,MSE}_FAST, defined
+ * in runtime/reference_quantize.c (fast_choice).  An f16x2 register holds
+ * two values of the block (even and odd elements), so that one
+ * instruction does the work of two; none of the values is NaN.
+ */
+/* Before sm_80 there is no f16x2 min, max or paired conversion; 1 takes
+ * the forms written for those targets (also on later ones, to test
+ * them). */
+#ifndef FP4RT_HALF_PRE_SM80
+#define FP4RT_HALF_PRE_SM80 (FP4RT_CC < 80)
+#endif
+
+/* (lo, hi) rounded to fp16, to nearest even. */
+FP4RT_DEV fp4rt_u32 fp4rt_h2_pack(float lo, float hi)
+{
+    fp4rt_u32 r;
+#if !FP4RT_HALF_PRE_SM80
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#else
+    asm("{\n\t.reg .b16 l, h;\n\t"
+        "cvt.rn.f16.f32 l, %1;\n\tcvt.rn.f16.f32 h, %2;\n\t"
+        "mov.b32 %0, {l, h};\n\t}"
+        : "=r"(r) : "f"(lo), "f"(hi));
+#endif
+    return r;
+}
+
+#define FP4RT_H2_OP2(name, op)                                              \
+    FP4RT_DEV fp4rt_u32 name(fp4rt_u32 a, fp4rt_u32 b)                      \
+    {                                                                       \
+        fp4rt_u32 r;                                                        \
+        asm(op " %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));                  \
+        return r;                                                           \
+    }
+FP4RT_H2_OP2(fp4rt_h2_add, "add.rn.f16x2")
+FP4RT_H2_OP2(fp4rt_h2_sub, "sub.rn.f16x2")
+FP4RT_H2_OP2(fp4rt_h2_mul, "mul.rn.f16x2")
+
+/* a * b - c in one rounding. */
+FP4RT_DEV fp4rt_u32 fp4rt_h2_fms(fp4rt_u32 a, fp4rt_u32 b, fp4rt_u32 c)
+{
+    fp4rt_u32 r;
+    asm("{\n\t.reg .b32 t;\n\tneg.f16x2 t, %3;\n\t"
+        "fma.rn.f16x2 %0, %1, %2, t;\n\t}"
+        : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_h2_abs(fp4rt_u32 a)
+{
+    fp4rt_u32 r;
+    asm("abs.f16x2 %0, %1;" : "=r"(r) : "r"(a));
+    return r;
+}
+
+/* The sum of a pair's two halves, its fp16 bits in the low 16 bits. */
+FP4RT_DEV fp4rt_u32 fp4rt_h2_sum_halves(fp4rt_u32 a)
+{
+    fp4rt_u32 r;
+    asm("{\n\t.reg .b16 l, h, s;\n\tmov.b32 {l, h}, %1;\n\t"
+        "add.rn.f16 s, l, h;\n\tcvt.u32.u16 %0, s;\n\t}"
+        : "=r"(r) : "r"(a));
+    return r;
+}
+
+/* The least and the greatest of non-negative, non-NaN fp16 halves: there
+ * the order of the values is that of their bits, so before sm_80 each
+ * half is compared as an integer. */
+#if FP4RT_HALF_PRE_SM80
+FP4RT_DEV fp4rt_u32 fp4rt_h2_min(fp4rt_u32 a, fp4rt_u32 b)
+{
+    fp4rt_u32 lo = fp4rt_umin(a & 0xFFFFu, b & 0xFFFFu);
+    return (fp4rt_umin(a >> 16, b >> 16) << 16) | lo;
+}
+
+FP4RT_DEV fp4rt_u32 fp4rt_h2_max(fp4rt_u32 a, fp4rt_u32 b)
+{
+    fp4rt_u32 lo = (a & 0xFFFFu) > (b & 0xFFFFu) ? a & 0xFFFFu : b & 0xFFFFu;
+    return ((a >> 16) > (b >> 16) ? a & 0xFFFF0000u : b & 0xFFFF0000u) | lo;
+}
+#else
+FP4RT_H2_OP2(fp4rt_h2_min, "min.f16x2")
+FP4RT_H2_OP2(fp4rt_h2_max, "max.f16x2")
+#endif
+
+#define FP4RT_F16_K_LO 2.98023223876953125e-08f  /* 2^-25 */
+#define FP4RT_F16_K_HI 65520.0f
+#define FP4RT_H2_SIX 0x46004600u           /* 6.0, 6.0 */
+#define FP4RT_H2_ONE 0x3C003C00u           /* 1.0, 1.0 */
+#define FP4RT_H2_EXPONENTS 0x7C007C00u
+#define FP4RT_H2_MAGIC_SHIFT 0x24002400u   /* 9 << 10 a half: times 2^9 */
+
+/*
+ * The E2M1 values of two fp16 values h >= 0 (Inf included), as fp16: the
+ * contract's rounding.  With a = min(h, 6), adding C = 2^9 * 2^floor(log2
+ * max(a, 1)) leaves an fp16 whose last place is the E2M1 step at a (0.5
+ * below 2, 1 below 4, 2 from 4 on), so the fp16 adder rounds a to the
+ * grid, to nearest with ties to the even code, and subtracting C is
+ * exact (fp4rt_e2m1_soft's rounding, in fp16).
+ */
+FP4RT_DEV fp4rt_u32 fp4rt_h2_e2m1(fp4rt_u32 h)
+{
+    fp4rt_u32 a = fp4rt_h2_min(h, FP4RT_H2_SIX);
+    fp4rt_u32 c = (fp4rt_h2_max(a, FP4RT_H2_ONE) & FP4RT_H2_EXPONENTS) +
+                  FP4RT_H2_MAGIC_SHIFT;
+    return fp4rt_h2_sub(fp4rt_h2_add(a, c), c);
+}
+
+/* One candidate's error terms of a pair u, onto the pair of sums s; k and
+ * g hold k_c and g_c in both halves. */
+template <bool MSE>
+FP4RT_DEV fp4rt_u32 fp4rt_fast_terms(fp4rt_u32 u, fp4rt_u32 k, fp4rt_u32 g,
+                                     fp4rt_u32 s)
+{
+    fp4rt_u32 d = fp4rt_h2_fms(fp4rt_h2_e2m1(fp4rt_h2_mul(u, k)), g, u);
+    return fp4rt_h2_add(s, MSE ? fp4rt_h2_mul(d, d) : fp4rt_h2_abs(d));
+}
+
+/* 1 if map-to-4 wins on the fast path (fast_choice): w as there, k6, k4,
+ * g6 and g4 the pairs of k_c and g_c. */
+template <bool MSE>
+FP4RT_DEV int fp4rt_4over6_fast_four(const float x[FP4RT_SF_VEC], float w,
+                                     fp4rt_u32 k6, fp4rt_u32 k4,
+                                     fp4rt_u32 g6, fp4rt_u32 g4)
+{
+    fp4rt_u32 s6 = 0u, s4 = 0u;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i += 2) {
+        fp4rt_u32 u = fp4rt_h2_pack(fabsf(x[i]) * w, fabsf(x[i + 1]) * w);
+        s6 = fp4rt_fast_terms<MSE>(u, k6, g6, s6);
+        s4 = fp4rt_fast_terms<MSE>(u, k4, g4, s4);
+    }
+    /* Both sums are non-negative and not NaN: their bits order them. */
+    return fp4rt_h2_sum_halves(s4) < fp4rt_h2_sum_halves(s6);
+}
+
+/* 4over6 on the fast path where it applies (fast_choice): returns the
+ * scale code kept and its codes in c, or 0xFFFFFFFF where the block takes
+ * the exact errors.  sf6 and sf4: the candidates' scale codes. */
+template <bool MSE, class Enc>
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast16(const float x[FP4RT_SF_VEC],
+                                        int finite, fp4rt_u32 sf6,
+                                        fp4rt_u32 sf4, float s_enc6,
+                                        float s_dec, const Enc &enc,
+                                        fp4rt_u32 c[2])
+{
+    float sigma6 = fp4rt_e4m3_value(sf6);
+    /* 2^E and 2^-E for sigma6 = 2^E * [1, 2), a positive normal fp32
+     * where the path applies */
+    fp4rt_u32 eb = fp4rt_f2u(sigma6) & 0x7F800000u;
+    float p = fp4rt_u2f((254u << 23) - eb);
+    float w = s_enc6 * (6.0f * p);
+    float dec_e = s_dec * fp4rt_u2f(eb);
+    float enc6 = enc(sf6), enc4 = enc(sf4);
+    float k6 = enc6 * dec_e, k4 = enc4 * dec_e;
+    /* k_c in (2^-25, 65520) rounds to a positive finite fp16 */
+    if (!finite || sf6 == 0u || !(w > 0.0f && w <= FP4RT_FLT_MAX) ||
+        !(k6 > FP4RT_F16_K_LO && k6 < FP4RT_F16_K_HI) ||
+        !(k4 > FP4RT_F16_K_LO && k4 < FP4RT_F16_K_HI))
+        return 0xFFFFFFFFu;
+    float g6 = sigma6 * p, g4 = fp4rt_e4m3_value(sf4) * p;
+    int four = fp4rt_4over6_fast_four<MSE>(
+        x, w, fp4rt_h2_pack(k6, k6), fp4rt_h2_pack(k4, k4),
+        fp4rt_h2_pack(g6, g6), fp4rt_h2_pack(g4, g4));
+    fp4rt_u32 sf = four ? sf4 : sf6;
+    fp4rt_block_codes_enc(x, sf, four ? enc4 : enc6, finite, c);
+    return sf;
+}
+
 /* The error of quantizing a block with scale code sf (codes 0 when sf is
  * 0), exactly, whatever the block holds. */
 FP4RT_DEV float fp4rt_candidate_error(const float x[FP4RT_SF_VEC],
@@ -479,7 +660,16 @@ FP4RT_DEV fp4rt_u32 fp4rt_block_quantize_enc(const float x[FP4RT_SF_VEC],
     fp4rt_u32 sf = fp4rt_e4m3(s6);
     if (adaptive != FP4RT_QP_ADAPTIVE_OFF) {
         fp4rt_u32 sf4 = fp4rt_e4m3(s6 * FP4RT_4OVER6_RATIO);
-        int mse = adaptive == FP4RT_QP_ADAPTIVE_MSE;
+        int mse = fp4rt_adaptive_mse(adaptive);
+        if (adaptive >= FP4RT_QP_ADAPTIVE_MAE_FAST) {
+            fp4rt_u32 r =
+                mse ? fp4rt_4over6_fast16<true>(x, finite, sf, sf4, s_enc6,
+                                                s_dec, enc, c)
+                    : fp4rt_4over6_fast16<false>(x, finite, sf, sf4, s_enc6,
+                                                 s_dec, enc, c);
+            if (r != 0xFFFFFFFFu)
+                return r;
+        }
 #if !FP4RT_HAS_E2M1_CVT
         float top = fp4rt_e4m3_value(sf > sf4 ? sf : sf4) * s_dec;
         if (finite && top + top <= FP4RT_FLT_MAX)

@@ -18,6 +18,8 @@
 #define FP4RT_QP_ADAPTIVE_OFF 0
 #define FP4RT_QP_ADAPTIVE_MAE 1
 #define FP4RT_QP_ADAPTIVE_MSE 2
+#define FP4RT_QP_ADAPTIVE_MAE_FAST 3
+#define FP4RT_QP_ADAPTIVE_MSE_FAST 4
 
 /* Kernel geometry, shared with the launcher. */
 #define FP4RT_Q_THREADS 256          /* 1D, amax and dequant blocks */

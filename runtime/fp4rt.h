@@ -329,10 +329,21 @@ typedef enum fp4rt_global_mode {
     FP4RT_GLOBAL_PER_ROW = 2
 } fp4rt_global_mode;
 
+/* 4over6: each 1x16 block (16x16 tile) tries the scale that maps its
+ * maximum to 6 and the one that maps it to 4 and keeps the one with the
+ * smaller error.  MAE and MSE compare the errors exactly in fp32, as the
+ * numerics contract states.  The _FAST modes compare them in fp16 (the
+ * contract's optional fast error path, defined in
+ * runtime/reference_quantize.c): the codes are always the exact rounding
+ * under the scale kept, but a block whose two errors are close may keep
+ * the other scale than MAE/MSE would.  2D tiles take the exact errors in
+ * every mode. */
 typedef enum fp4rt_adaptive {
     FP4RT_ADAPTIVE_OFF = 0,
     FP4RT_ADAPTIVE_4OVER6_MAE = 1,
-    FP4RT_ADAPTIVE_4OVER6_MSE = 2
+    FP4RT_ADAPTIVE_4OVER6_MSE = 2,
+    FP4RT_ADAPTIVE_4OVER6_MAE_FAST = 3,
+    FP4RT_ADAPTIVE_4OVER6_MSE_FAST = 4
 } fp4rt_adaptive;
 
 typedef enum fp4rt_fusion {

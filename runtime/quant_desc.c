@@ -60,7 +60,9 @@ static fp4rt_status check_enums(const fp4rt_quantizer_desc *d, char *err,
              (int)d->global_mode);
     if (d->adaptive != FP4RT_ADAPTIVE_OFF &&
         d->adaptive != FP4RT_ADAPTIVE_4OVER6_MAE &&
-        d->adaptive != FP4RT_ADAPTIVE_4OVER6_MSE)
+        d->adaptive != FP4RT_ADAPTIVE_4OVER6_MSE &&
+        d->adaptive != FP4RT_ADAPTIVE_4OVER6_MAE_FAST &&
+        d->adaptive != FP4RT_ADAPTIVE_4OVER6_MSE_FAST)
         FAIL(FP4RT_ERR_INVALID_ARGUMENT, "unknown adaptive mode %d",
              (int)d->adaptive);
     if (d->fusion != FP4RT_FUSION_NONE &&

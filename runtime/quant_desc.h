@@ -40,6 +40,15 @@
  *   rows.  The offsets are read on the device, so they may change between
  *   CUDA-graph replays.
  *
+ * 4over6.  MAE and MSE compare the candidates' errors exactly (the
+ *   contract).  MAE_FAST and MSE_FAST compare them in fp16 for 1x16 blocks
+ *   (the contract's optional fast error path, defined at fast_choice in
+ *   runtime/reference_quantize.c), the exact errors for blocks with NaN
+ *   or Inf, a zero map-to-6 scale, or an S_enc the path cannot scale, and
+ *   for 16x16 tiles; the codes are the exact rounding under the scale
+ *   kept in every mode.  Without an explicit e4m3_max every 4over6 mode
+ *   takes 256.
+ *
  * Non-finite counter.  When given, the uint64 at nonfinite_count is
  *   increased by the number of NaN or Inf input elements read (SwiGLU:
  *   gate and up elements each count).

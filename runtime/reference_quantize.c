@@ -88,15 +88,106 @@ static void encode_block(const float *x, int n, uint8_t sf, float s_dec,
 /* 4over6: the sum in element order of |d_i| (MAE) or d_i * d_i (MSE),
  * d_i = deq_i - x_i, deq_i = e2m1 value * (float(sf) * S_dec), all fp32. */
 static float block_error(const float *x, int n, const uint8_t *codes,
-                         uint8_t sf, float s_dec, fp4rt_adaptive mode)
+                         uint8_t sf, float s_dec, int mse)
 {
     float scale = fp4rt_ref_e4m3_decode(sf) * s_dec;
     float err = 0.0f;
     for (int i = 0; i < n; i++) {
         float d = fp4rt_ref_e2m1_decode(codes[i]) * scale - x[i];
-        err = err + (mode == FP4RT_ADAPTIVE_4OVER6_MAE ? fabsf(d) : d * d);
+        err = err + (mse ? d * d : fabsf(d));
     }
     return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* 4over6's fast error path                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * FP4RT_ADAPTIVE_4OVER6_MAE_FAST and _MSE_FAST decide a 1x16 block from
+ * errors computed in fp16, in the E4M3-scaled product domain (e2m1 value
+ * times float(sf) against x * S_enc), scaled by a power of two so that
+ * the sums neither overflow nor lose their small terms.  f16() rounds an
+ * fp32 value to fp16 (nearest even, overflow to Inf).  With sigma_c =
+ * float(sf_c), enc_c the exact path's encode scales, and E the exponent
+ * of sigma_6 (sigma_6 = 2^E * [1, 2)):
+ *
+ *   g_c = sigma_c * 2^-E                        exact
+ *   k_c = f16(enc_c * (S_dec * 2^E))            about 1 / g_c
+ *   w   = (S_enc * (1.0f/6.0f)) * (6 * 2^-E)    fp32
+ *   for i = 0 .. 15:
+ *     u   = f16(|x_i| * w)                      x_i in the domain
+ *     h_c = f16(u * k_c)                        x_i * enc_c, about
+ *     r_c = the E2M1 value of h_c               (the contract's rounding)
+ *     d_c = f16(r_c * g_c - u)                  r_c * g_c is exact
+ *     t_c = |d_c| (MAE) or f16(d_c * d_c) (MSE)
+ *     s_c[i % 2] = f16(s_c[i % 2] + t_c)        even and odd i apart
+ *   e_c = f16(s_c[0] + s_c[1]); map-to-4 wins if e_4 < e_6 (ties to 6).
+ *
+ * Each fp16 operation is computed here in fp32 and rounded to fp16, which
+ * equals the fp16 operation for +, - and * of fp16 values (24 >= 2 * 11 +
+ * 2 bits, so the double rounding is harmless).  The path applies to
+ * blocks with no NaN or Inf, sf6 != 0, w finite and positive and k_4,
+ * k_6 finite and positive (so that no NaN arises); other blocks, and 2D
+ * tiles, take the exact errors.  The codes are always those of the exact
+ * rounding under the scale kept.
+ */
+static float f16(float v)
+{
+    return fp4rt_ref_f16_to_f32(fp4rt_ref_f32_to_f16(v));
+}
+
+static int all_finite(const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+static int is_fast(fp4rt_adaptive a)
+{
+    return a == FP4RT_ADAPTIVE_4OVER6_MAE_FAST ||
+           a == FP4RT_ADAPTIVE_4OVER6_MSE_FAST;
+}
+
+/* The encode scale of scale code sf (0 for code 0), as encode_block. */
+static float enc_of(uint8_t sf, float s_dec)
+{
+    if (sf == 0)
+        return 0.0f;
+    return fminf(1.0f / (fp4rt_ref_e4m3_decode(sf) * s_dec), FLT_MAX);
+}
+
+/* 1: map-to-4 wins, 0: map-to-6 wins, -1: the fast path does not apply. */
+static int fast_choice(const float *x, int n, gscale g, uint8_t sf6,
+                       uint8_t sf4, int mse)
+{
+    const uint8_t sf[2] = { sf6, sf4 };
+    if (sf6 == 0 || !all_finite(x, n))
+        return -1;
+    int e = ilogbf(fp4rt_ref_e4m3_decode(sf6));
+    float w = g.enc_sixth * (6.0f * ldexpf(1.0f, -e));
+    float dec_e = g.dec * ldexpf(1.0f, e);
+    if (!(w > 0.0f && w <= FLT_MAX))
+        return -1;
+    float sum[2];
+    for (int c = 0; c < 2; c++) {
+        float gc = ldexpf(fp4rt_ref_e4m3_decode(sf[c]), -e);
+        float k = f16(enc_of(sf[c], g.dec) * dec_e);
+        if (!(k > 0.0f && k <= 65504.0f))
+            return -1;
+        float s[2] = { 0.0f, 0.0f };
+        for (int i = 0; i < n; i++) {
+            float u = f16(fabsf(x[i]) * w);
+            float h = f16(u * k);
+            float r = fp4rt_ref_e2m1_decode(fp4rt_ref_e2m1_encode(h));
+            float d = f16(r * gc - u);
+            s[i % 2] = f16(s[i % 2] + (mse ? f16(d * d) : fabsf(d)));
+        }
+        sum[c] = f16(s[0] + s[1]);
+    }
+    return sum[1] < sum[0];
 }
 
 /* Quantizes n values (one block) into codes; returns the scale code. */
@@ -112,10 +203,18 @@ static uint8_t quantize_block(const float *x, int n, gscale g,
     uint8_t codes4[MAX_BLOCK];
     uint8_t sf4 = fp4rt_ref_e4m3_encode(s6 * 1.5f);
     encode_block(x, n, sf4, g.dec, codes4);
-    float err6 = block_error(x, n, codes, sf6, g.dec, adaptive);
-    float err4 = block_error(x, n, codes4, sf4, g.dec, adaptive);
-    if (!(err4 < err6))
-        return sf6;               /* ties (and NaN errors) keep map-to-6 */
+    int mse = adaptive == FP4RT_ADAPTIVE_4OVER6_MSE ||
+              adaptive == FP4RT_ADAPTIVE_4OVER6_MSE_FAST;
+    int four = is_fast(adaptive) && n == FP4RT_SF_VEC
+                   ? fast_choice(x, n, g, sf6, sf4, mse)
+                   : -1;
+    if (four < 0) {
+        float err6 = block_error(x, n, codes, sf6, g.dec, mse);
+        float err4 = block_error(x, n, codes4, sf4, g.dec, mse);
+        four = err4 < err6;       /* ties (and NaN errors) keep map-to-6 */
+    }
+    if (!four)
+        return sf6;
     memcpy(codes, codes4, (size_t)n);
     return sf4;
 }

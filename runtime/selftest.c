@@ -88,7 +88,7 @@ static void check_convert(fp4rt_context *ctx, tally *t)
 static size_t fixed_cases(fp4rt_st_case *out, size_t max)
 {
     size_t n = 0;
-    for (int t = 0; t < 3 && n + 8 <= max; t++) {
+    for (int t = 0; t < 3 && n + 10 <= max; t++) {
         fp4rt_dtype dt = (fp4rt_dtype)t;
         fp4rt_st_case c;
         out[n++] = fp4rt_st_fixed_case(dt, 129, 2048, FP4RT_SCALE_LINEAR,
@@ -122,6 +122,15 @@ static size_t fixed_cases(fp4rt_st_case *out, size_t max)
                                 FP4RT_GLOBAL_PER_TENSOR);
         c.desc.block = FP4RT_BLOCK_2D;
         c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE;
+        out[n++] = c;
+        c = fp4rt_st_fixed_case(dt, 1000, 4096, FP4RT_SCALE_SWIZZLED,
+                                FP4RT_GLOBAL_STATIC);
+        c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
+        out[n++] = c;
+        c = fp4rt_st_fixed_case(dt, 96, 1024, FP4RT_SCALE_LINEAR,
+                                FP4RT_GLOBAL_PER_ROW);
+        c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE_FAST;
+        c.desc.fusion = FP4RT_FUSION_SWIGLU_HALVES;
         out[n++] = c;
     }
     return n;

@@ -85,7 +85,7 @@ fp4rt_st_case fp4rt_st_random_case(unsigned long long *s, int64_t max_elems)
     d.global_mode = (fp4rt_global_mode)(fp4rt_st_rand(s) % 3);
     d.adaptive = fp4rt_st_rand(s) % 2
                      ? FP4RT_ADAPTIVE_OFF
-                     : (fp4rt_adaptive)(1 + fp4rt_st_rand(s) % 2);
+                     : (fp4rt_adaptive)(1 + fp4rt_st_rand(s) % 4);
     d.e4m3_max = PICK(s, maxes);
     if (d.block == FP4RT_BLOCK_2D) {
         c.rows = (c.rows + 15) / 16 * 16;
@@ -135,7 +135,8 @@ void fp4rt_st_describe(const fp4rt_st_case *c, char *buf, size_t len)
 {
     static const char *const dt[] = { "f32", "f16", "bf16" };
     static const char *const gm[] = { "static", "tensor", "row" };
-    static const char *const ad[] = { "", " 4o6-mae", " 4o6-mse" };
+    static const char *const ad[] = { "", " 4o6-mae", " 4o6-mse",
+                                      " 4o6f-mae", " 4o6f-mse" };
     static const char *const fu[] = { "", " glu-halves", " glu-il" };
     static const char *const pr[] = { "", " adv", " grid" };
     const fp4rt_quantizer_desc *d = &c->desc;

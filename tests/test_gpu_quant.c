@@ -77,6 +77,35 @@ static void run_fixed(fp4rt_context *ctx)
             g.desc.adaptive = a ? FP4RT_ADAPTIVE_4OVER6_MAE : FP4RT_ADAPTIVE_OFF;
             check_case(ctx, &g, "");
         }
+    /* 4over6's fast error path in each 1D kernel: the one-block and the
+     * grid per-tensor kernels, the bulk-copy kernel, per-row, grouped
+     * SwiGLU; every input profile. */
+    static const struct {
+        int64_t rows, cols;
+        fp4rt_global_mode mode;
+        fp4rt_adaptive ad;
+    } fast[] = {
+        { 1, 7168, FP4RT_GLOBAL_PER_TENSOR, FP4RT_ADAPTIVE_4OVER6_MSE_FAST },
+        { 128, 7168, FP4RT_GLOBAL_PER_TENSOR, FP4RT_ADAPTIVE_4OVER6_MAE_FAST },
+        { 4097, 4096, FP4RT_GLOBAL_STATIC, FP4RT_ADAPTIVE_4OVER6_MSE_FAST },
+        { 4097, 4096, FP4RT_GLOBAL_PER_TENSOR, FP4RT_ADAPTIVE_4OVER6_MAE_FAST },
+        { 300, 2048, FP4RT_GLOBAL_PER_ROW, FP4RT_ADAPTIVE_4OVER6_MAE_FAST },
+    };
+    for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++)
+        for (int pr = 0; pr < 3; pr++) {
+            g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, fast[i].rows,
+                                    fast[i].cols, FP4RT_SCALE_SWIZZLED,
+                                    fast[i].mode);
+            g.desc.adaptive = fast[i].ad;
+            g.profile = (fp4rt_st_profile)pr;
+            check_case(ctx, &g, "");
+        }
+    g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 1000, 2048, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_STATIC);
+    g.desc.num_experts = 64;
+    g.desc.fusion = FP4RT_FUSION_SWIGLU_HALVES;
+    g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
+    check_case(ctx, &g, "");
 }
 
 /* ------------------------------------------------------------------ */

@@ -134,7 +134,7 @@ static void test_quantize_arguments(void)
     QCASE("unknown global mode", INV, "global",
           d.global_mode = (fp4rt_global_mode)9);
     QCASE("unknown adaptive mode", INV, "adaptive",
-          d.adaptive = (fp4rt_adaptive)4);
+          d.adaptive = (fp4rt_adaptive)5);
     QCASE("unknown fusion", INV, "fusion", d.fusion = (fp4rt_fusion)5);
     QCASE("e4m3_max 300", INV, "e4m3_max", d.e4m3_max = 300);
     QCASE("num_experts negative", INV, "num_experts", d.num_experts = -1);
