@@ -549,27 +549,28 @@ FP4RT_H2_OP2(fp4rt_h2_min, "min.f16x2")
 FP4RT_H2_OP2(fp4rt_h2_max, "max.f16x2")
 #endif
 
+#define FP4RT_FAST_SF_MIN 0x08u                  /* 2^-6 */
+#define FP4RT_FAST_SF_MAX 0x7Du                  /* 416 */
 #define FP4RT_F16_K_LO 2.98023223876953125e-08f  /* 2^-25 */
 #define FP4RT_F16_K_HI 65520.0f
-#define FP4RT_H2_SIX 0x46004600u           /* 6.0, 6.0 */
 #define FP4RT_H2_ONE 0x3C003C00u           /* 1.0, 1.0 */
 #define FP4RT_H2_EXPONENTS 0x7C007C00u
 #define FP4RT_H2_MAGIC_SHIFT 0x24002400u   /* 9 << 10 a half: times 2^9 */
 
 /*
- * The E2M1 values of two fp16 values h >= 0 (Inf included), as fp16: the
- * contract's rounding.  With a = min(h, 6), adding C = 2^9 * 2^floor(log2
- * max(a, 1)) leaves an fp16 whose last place is the E2M1 step at a (0.5
- * below 2, 1 below 4, 2 from 4 on), so the fp16 adder rounds a to the
- * grid, to nearest with ties to the even code, and subtracting C is
- * exact (fp4rt_e2m1_soft's rounding, in fp16).
+ * The E2M1 values of two fp16 values 0 <= h < 7, as fp16: the contract's
+ * rounding (the fast path's h stay below 7, see fast_choice).  Adding C =
+ * 2^9 * 2^floor(log2 max(h, 1)) leaves an fp16 whose last place is the
+ * E2M1 step at h (0.5 below 2, 1 below 4, 2 from 4 on), so the fp16
+ * adder rounds h to the grid, to nearest with ties to the even code
+ * (from 6 to 7, to 6), and subtracting C is exact (fp4rt_e2m1_soft's
+ * rounding, in fp16).
  */
 FP4RT_DEV fp4rt_u32 fp4rt_h2_e2m1(fp4rt_u32 h)
 {
-    fp4rt_u32 a = fp4rt_h2_min(h, FP4RT_H2_SIX);
-    fp4rt_u32 c = (fp4rt_h2_max(a, FP4RT_H2_ONE) & FP4RT_H2_EXPONENTS) +
+    fp4rt_u32 c = (fp4rt_h2_max(h, FP4RT_H2_ONE) & FP4RT_H2_EXPONENTS) +
                   FP4RT_H2_MAGIC_SHIFT;
-    return fp4rt_h2_sub(fp4rt_h2_add(a, c), c);
+    return fp4rt_h2_sub(fp4rt_h2_add(h, c), c);
 }
 
 /* One candidate's error terms of a pair u, onto the pair of sums s; k and
@@ -619,8 +620,11 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast16(const float x[FP4RT_SF_VEC],
     float dec_e = s_dec * fp4rt_u2f(eb);
     float enc6 = enc(sf6), enc4 = enc(sf4);
     float k6 = enc6 * dec_e, k4 = enc4 * dec_e;
-    /* k_c in (2^-25, 65520) rounds to a positive finite fp16 */
-    if (!finite || sf6 == 0u || !(w > 0.0f && w <= FP4RT_FLT_MAX) ||
+    /* sf6 normal and below 448; k_c in (2^-25, 65520) rounds to a
+     * positive finite fp16 */
+    if (!finite ||
+        sf6 - FP4RT_FAST_SF_MIN > FP4RT_FAST_SF_MAX - FP4RT_FAST_SF_MIN ||
+        !(w > 0.0f && w <= FP4RT_FLT_MAX) ||
         !(k6 > FP4RT_F16_K_LO && k6 < FP4RT_F16_K_HI) ||
         !(k4 > FP4RT_F16_K_LO && k4 < FP4RT_F16_K_HI))
         return 0xFFFFFFFFu;

@@ -127,11 +127,20 @@ static float block_error(const float *x, int n, const uint8_t *codes,
  * Each fp16 operation is computed here in fp32 and rounded to fp16, which
  * equals the fp16 operation for +, - and * of fp16 values (24 >= 2 * 11 +
  * 2 bits, so the double rounding is harmless).  The path applies to
- * blocks with no NaN or Inf, sf6 != 0, w finite and positive and k_4,
- * k_6 finite and positive (so that no NaN arises); other blocks, and 2D
- * tiles, take the exact errors.  The codes are always those of the exact
- * rounding under the scale kept.
+ * blocks with no NaN or Inf, sf6 a normal E4M3 code below 448 (0x08 to
+ * 0x7D), w finite and positive and k_4, k_6 finite and positive (so that
+ * no NaN arises); other blocks, and 2D tiles, take the exact errors.
+ * The codes are always those of the exact rounding under the scale kept.
+ *
+ * Within those bounds h_c stays below 7 (h_6 is about 6 s6 / sigma_6 <=
+ * 6 / (1 - 2^-4), the E4M3 rounding of a normal scale being within 2^-4
+ * of it, times three fp16 roundings; h_4 likewise about 4.3, or below 6
+ * where sigma_4 saturates), so the GPU's rounding of h needs no clamp at
+ * 6: from 6 to 7 the nearest E2M1 step is 6 anyway.
  */
+#define FAST_SF_MIN 0x08     /* 2^-6, the least normal E4M3 */
+#define FAST_SF_MAX 0x7D     /* 416, the largest below 448 */
+
 static float f16(float v)
 {
     return fp4rt_ref_f16_to_f32(fp4rt_ref_f32_to_f16(v));
@@ -164,7 +173,7 @@ static int fast_choice(const float *x, int n, gscale g, uint8_t sf6,
                        uint8_t sf4, int mse)
 {
     const uint8_t sf[2] = { sf6, sf4 };
-    if (sf6 == 0 || !all_finite(x, n))
+    if (sf6 < FAST_SF_MIN || sf6 > FAST_SF_MAX || !all_finite(x, n))
         return -1;
     int e = ilogbf(fp4rt_ref_e4m3_decode(sf6));
     float w = g.enc_sixth * (6.0f * ldexpf(1.0f, -e));

@@ -106,6 +106,24 @@ static void run_fixed(fp4rt_context *ctx)
     g.desc.fusion = FP4RT_FUSION_SWIGLU_HALVES;
     g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
     check_case(ctx, &g, "");
+    /* Blocks the fast path leaves to the exact errors: scales out of its
+     * range from extreme static S_enc, and the amax block's 448 scale. */
+    static const float extreme[] = { 2e-38f, 3e-30f, 5e30f, 1e38f };
+    for (size_t i = 0; i < 4; i++) {
+        g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 300, 2048,
+                                FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC);
+        g.desc.adaptive = i % 2 ? FP4RT_ADAPTIVE_4OVER6_MSE_FAST
+                                : FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
+        g.profile = FP4RT_ST_RANDOM;
+        g.static_enc = extreme[i];
+        check_case(ctx, &g, "");
+    }
+    g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 128, 7168, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_PER_TENSOR);
+    g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE_FAST;
+    g.desc.e4m3_max = 448;
+    g.profile = FP4RT_ST_RANDOM;
+    check_case(ctx, &g, "");
 }
 
 /* ------------------------------------------------------------------ */

@@ -711,7 +711,8 @@ static int fast_setup(const float x[16], float s_enc, uint8_t sf[2],
         k[c] = enc * (s_dec * ldexpf(1.0f, e - 1));
         ok_k &= k[c] > 0x1p-25f && k[c] < 65520.0f;
     }
-    return finite && sf[0] != 0 && *w > 0.0f && *w <= FLT_MAX && ok_k;
+    return finite && sf[0] >= 0x08 && sf[0] <= 0x7D && *w > 0.0f &&
+           *w <= FLT_MAX && ok_k;
 }
 
 /* The codes of a block under candidate c's scale, by the fast forms of
@@ -760,6 +761,11 @@ static int choice_f16(const float x[16], float s_enc, int mse)
 }
 #endif
 
+static float to_f16(float v)
+{
+    return fp4rt_ref_f16_to_f32(fp4rt_ref_f32_to_f16(v));
+}
+
 /* Moderate values: any of a few binades, no NaN or Inf, some zeros. */
 static float moderate_value(unsigned long long *seed)
 {
@@ -777,17 +783,33 @@ static void test_fast_errors(void)
     static const fp4rt_adaptive fast[2] = { FP4RT_ADAPTIVE_4OVER6_MAE_FAST,
                                             FP4RT_ADAPTIVE_4OVER6_MSE_FAST };
     unsigned long long seed = 77;
-    int n = 0, moderate = 0, differ[2] = { 0, 0 };
+    int n = 0, moderate = 0, applied = 0, differ[2] = { 0, 0 };
+    float max_h = 0.0f;
     int bad_codes = 0, bad_exact = 0, bad_f16 = 0;
     for (int it = 0; it < 40000; it++) {
         float x[16];
         int specials = it % 4 == 0;
         for (int i = 0; i < 16; i++)
             x[i] = specials ? random_value(&seed) : moderate_value(&seed);
+        /* S_enc 1, moderate, or extreme (where w or k_c leave range) */
+        static const float extreme[] = { 2e-38f, 3e-30f, 5e30f, 1e38f,
+                                         FLT_MAX };
         float mant = 1.0f + (float)(tu_rand(&seed) % 1000) / 999.0f;
         float s_enc = it % 5 == 0
                           ? 1.0f
                           : ldexpf(mant, (int)(tu_rand(&seed) % 60) - 30);
+        if (it % 23 == 0)
+            s_enc = extreme[tu_rand(&seed) % 5];
+        else if (it % 3 != 0 && !specials) {
+            /* as a per-tensor S_enc would be for a tensor whose amax is
+             * this block's up to 2^12 times */
+            float vmax = 0.0f;
+            for (int i = 0; i < 16; i++)
+                vmax = fmaxf(vmax, fabsf(x[i]));
+            if (vmax > 0.0f)
+                s_enc = ldexpf(1536.0f / vmax,
+                               -(int)(tu_rand(&seed) % 13));
+        }
         int mse = it & 1;
         uint8_t ex[8], fa[8], want[8], sf[2];
         float p, w, k[2];
@@ -802,6 +824,12 @@ static void test_fast_errors(void)
             bad_codes++;
         if (!applies && (sf_ex != sf_fa || !same_bytes(ex, fa, 8)))
             bad_exact++;
+        applied += applies;
+        for (int c = 0; applies && c < 2; c++)
+            for (int i = 0; i < 16; i++) {
+                float u = to_f16(fabsf(x[i]) * w);
+                max_h = fmaxf(max_h, to_f16(u * to_f16(k[c])));
+            }
         if (applies && !specials) {
             moderate++;
             differ[mse] += sf_ex != sf_fa;
@@ -815,8 +843,11 @@ static void test_fast_errors(void)
     ok(bad_codes == 0,
        "fast 4over6, %d blocks: the codes are the exact rounding under the "
        "scale kept", n);
-    ok(bad_exact == 0, "fast 4over6: blocks it does not apply to (NaN, Inf, "
-                       "a zero scale) take the exact errors");
+    ok(bad_exact == 0, "fast 4over6: %d blocks it does not apply to (NaN, "
+                       "Inf, a scale out of its range) take the exact errors",
+       n - applied);
+    ok(max_h < 7.0f, "fast 4over6: every h below 7 (largest %g), so the GPU's "
+                     "rounding needs no clamp at 6", (double)max_h);
 #ifdef __FLT16_MAX__
     ok(bad_f16 == 0, "fast 4over6: the choice equals one made with _Float16");
 #else
