@@ -71,6 +71,15 @@ static float amax_of(const float *x, int64_t n)
     return vmax;
 }
 
+/* The encode scale of scale code sf: fminf(1 / (float(sf) * S_dec),
+ * FLT_MAX), 0 for code 0. */
+static float enc_of(uint8_t sf, float s_dec)
+{
+    if (sf == 0)
+        return 0.0f;
+    return fminf(1.0f / (fp4rt_ref_e4m3_decode(sf) * s_dec), FLT_MAX);
+}
+
 /* The codes of a block under scale code sf: all 0 when sf is 0, else
  * q_i = e2m1(x_i * enc), enc = fminf(1 / (float(sf) * S_dec), FLT_MAX). */
 static void encode_block(const float *x, int n, uint8_t sf, float s_dec,
@@ -80,7 +89,7 @@ static void encode_block(const float *x, int n, uint8_t sf, float s_dec,
         memset(codes, 0, (size_t)n);
         return;
     }
-    float enc = fminf(1.0f / (fp4rt_ref_e4m3_decode(sf) * s_dec), FLT_MAX);
+    float enc = enc_of(sf, s_dec);
     for (int i = 0; i < n; i++)
         codes[i] = fp4rt_ref_e2m1_encode(x[i] * enc);
 }
@@ -158,14 +167,6 @@ static int is_fast(fp4rt_adaptive a)
 {
     return a == FP4RT_ADAPTIVE_4OVER6_MAE_FAST ||
            a == FP4RT_ADAPTIVE_4OVER6_MSE_FAST;
-}
-
-/* The encode scale of scale code sf (0 for code 0), as encode_block. */
-static float enc_of(uint8_t sf, float s_dec)
-{
-    if (sf == 0)
-        return 0.0f;
-    return fminf(1.0f / (fp4rt_ref_e4m3_decode(sf) * s_dec), FLT_MAX);
 }
 
 /* 1: map-to-4 wins, 0: map-to-6 wins, -1: the fast path does not apply. */
