@@ -469,7 +469,7 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
  * two values of the block (even and odd elements), so that one
  * instruction does the work of two; none of the values is NaN.
  */
-/* Before sm_80 there is no f16x2 min, max or paired conversion; 1 takes
+/* Before sm_80 there is no f16x2 max or paired conversion; 1 takes
  * the forms written for those targets (also on later ones, to test
  * them). */
 #ifndef FP4RT_HALF_PRE_SM80
@@ -529,23 +529,16 @@ FP4RT_DEV fp4rt_u32 fp4rt_h2_sum_halves(fp4rt_u32 a)
     return r;
 }
 
-/* The least and the greatest of non-negative, non-NaN fp16 halves: there
- * the order of the values is that of their bits, so before sm_80 each
- * half is compared as an integer. */
+/* The greater of non-negative, non-NaN fp16 halves: there the order of
+ * the values is that of their bits, so before sm_80 each half is compared
+ * as an integer. */
 #if FP4RT_HALF_PRE_SM80
-FP4RT_DEV fp4rt_u32 fp4rt_h2_min(fp4rt_u32 a, fp4rt_u32 b)
-{
-    fp4rt_u32 lo = fp4rt_umin(a & 0xFFFFu, b & 0xFFFFu);
-    return (fp4rt_umin(a >> 16, b >> 16) << 16) | lo;
-}
-
 FP4RT_DEV fp4rt_u32 fp4rt_h2_max(fp4rt_u32 a, fp4rt_u32 b)
 {
     fp4rt_u32 lo = (a & 0xFFFFu) > (b & 0xFFFFu) ? a & 0xFFFFu : b & 0xFFFFu;
     return ((a >> 16) > (b >> 16) ? a & 0xFFFF0000u : b & 0xFFFF0000u) | lo;
 }
 #else
-FP4RT_H2_OP2(fp4rt_h2_min, "min.f16x2")
 FP4RT_H2_OP2(fp4rt_h2_max, "max.f16x2")
 #endif
 
