@@ -543,7 +543,7 @@ FP4RT_H2_OP2(fp4rt_h2_max, "max.f16x2")
 #endif
 
 #define FP4RT_FAST_SF_MIN 0x08u                  /* 2^-6 */
-#define FP4RT_FAST_SF_MAX 0x7Du                  /* 416 */
+#define FP4RT_FAST_SF_SAT 0x7Eu                  /* 448 */
 #define FP4RT_F16_K_LO 2.98023223876953125e-08f  /* 2^-25 */
 #define FP4RT_F16_K_HI 65520.0f
 #define FP4RT_H2_ONE 0x3C003C00u           /* 1.0, 1.0 */
@@ -613,18 +613,23 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast16(const float x[FP4RT_SF_VEC],
     float dec_e = s_dec * fp4rt_u2f(eb);
     float enc6 = enc(sf6), enc4 = enc(sf4);
     float k6 = enc6 * dec_e, k4 = enc4 * dec_e;
-    /* sf6 normal and below 448; k_c in (2^-25, 65520) rounds to a
-     * positive finite fp16 */
+    /* sf6 normal; k_c in (2^-25, 65520) rounds to a positive finite
+     * fp16.  Where sf6 is 448 (fast_choice takes the exact errors), sf4
+     * is 448 too: the two candidates are the same and their errors tie,
+     * so map-to-6 is kept whatever the sums below hold; such a block (the
+     * block of the tensor's amax under a calibrated S_enc) stays on this
+     * path with its warp. */
     if (!finite ||
-        sf6 - FP4RT_FAST_SF_MIN > FP4RT_FAST_SF_MAX - FP4RT_FAST_SF_MIN ||
+        sf6 - FP4RT_FAST_SF_MIN > FP4RT_FAST_SF_SAT - FP4RT_FAST_SF_MIN ||
         !(w > 0.0f && w <= FP4RT_FLT_MAX) ||
         !(k6 > FP4RT_F16_K_LO && k6 < FP4RT_F16_K_HI) ||
         !(k4 > FP4RT_F16_K_LO && k4 < FP4RT_F16_K_HI))
         return 0xFFFFFFFFu;
     float g6 = sigma6 * p, g4 = fp4rt_e4m3_value(sf4) * p;
     int four = fp4rt_4over6_fast_four<MSE>(
-        x, w, fp4rt_h2_pack(k6, k6), fp4rt_h2_pack(k4, k4),
-        fp4rt_h2_pack(g6, g6), fp4rt_h2_pack(g4, g4));
+                   x, w, fp4rt_h2_pack(k6, k6), fp4rt_h2_pack(k4, k4),
+                   fp4rt_h2_pack(g6, g6), fp4rt_h2_pack(g4, g4)) &&
+               sf4 != sf6;
     fp4rt_u32 sf = four ? sf4 : sf6;
     fp4rt_block_codes_enc(x, sf, four ? enc4 : enc6, finite, c);
     return sf;

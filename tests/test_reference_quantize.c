@@ -860,6 +860,45 @@ static void test_fast_errors(void)
        moderate / 2);
 }
 
+/* Where both candidates get the same scale code (saturated at 448, or
+ * both 0), they are the same candidate and their errors tie: every
+ * 4over6 mode keeps map-to-6, what the plain rule gives (the GPU skips
+ * the error sums of such blocks).  NaN and Inf included. */
+static void test_equal_candidates(void)
+{
+    static const fp4rt_adaptive modes[4] = {
+        FP4RT_ADAPTIVE_4OVER6_MAE, FP4RT_ADAPTIVE_4OVER6_MSE,
+        FP4RT_ADAPTIVE_4OVER6_MAE_FAST, FP4RT_ADAPTIVE_4OVER6_MSE_FAST
+    };
+    unsigned long long seed = 91;
+    int n = 0, bad = 0;
+    for (int it = 0; it < 8000; it++) {
+        float x[16], vmax = 0.0f;
+        for (int i = 0; i < 16; i++) {
+            x[i] = it % 8 == 0 ? random_value(&seed) : moderate_value(&seed);
+            vmax = fmaxf(vmax, fabsf(x[i]));
+        }
+        if (!(vmax > 0.0f) || !isfinite(vmax))
+            vmax = 1.0f;
+        /* s6 = vmax * S_enc / 6 from 432 (448 after rounding) up, or
+         * far below the least subnormal scale */
+        float s_enc = it % 3 == 0 ? ldexpf(1.0f, -140) / vmax
+                                  : 2592.0f / vmax *
+                                        (1.0f + (float)(tu_rand(&seed) % 64));
+        uint8_t plain[8], got[8];
+        uint8_t sf = quant_block(x, s_enc, FP4RT_ADAPTIVE_OFF, plain);
+        for (int m = 0; m < 4; m++) {
+            uint8_t sf_m = quant_block(x, s_enc, modes[m], got);
+            n++;
+            if ((sf_m != sf || !same_bytes(got, plain, 8)) && !bad++)
+                diag("block %d, mode %d: scale 0x%02x, plain 0x%02x", it,
+                     (int)modes[m], sf_m, sf);
+        }
+    }
+    ok(bad == 0, "4over6, %d saturated or zero-scale blocks: map-to-6 is "
+                 "kept, as the plain rule quantizes them", n);
+}
+
 /* Rough speed, for the record (not a pass/fail criterion). */
 static void test_speed(void)
 {
@@ -907,6 +946,7 @@ int main(void)
     test_swiglu();
     test_fast_forms();
     test_fast_errors();
+    test_equal_candidates();
     test_speed();
     return done_testing();
 }
