@@ -57,7 +57,7 @@ static const mode modes[] = {
 
 typedef struct bufs {
     fp4rt_devptr input, codes, scales, genc, gdec, offsets, expert_enc, out;
-    float s_enc;    /* calibrated: 6 * 448 / the amax of the [rows, cols] input */
+    float s_enc;    /* 6 * 448 / the amax of the [rows, cols] input */
 } bufs;
 
 typedef struct job {
