@@ -353,35 +353,24 @@ HELD_ENTRY(fp4rt_quant1d_tensor_small_4o6, quant1d_small,
 /*
  * The grid is launched cooperatively (every thread block resident at
  * once), and each thread holds at most FP4RT_Q_GRID_HELD blocks of the run
- * in registers.  Thread blocks fold their maxima into a workspace word,
- * meet at a grid barrier, then all derive S_enc from the amax and
- * quantize what they hold.
+ * in registers.  Thread blocks meet at a grid barrier that carries their
+ * maxima, then all derive S_enc from the amax and quantize what they
+ * hold.
  *
- * Workspace words from FP4RT_QG_WS: two amax slots, the arrival count, and
- * a 64-bit word of the barrier's generation (low half) and the amax of
- * the run that last advanced it (high half).  Run g folds into slot g & 1;
- * the last thread block to arrive reads the slot, zeroes the other slot
- * (the next run's) and the count, and publishes the next generation with
- * the amax in one release store, which releases the others with the
- * value they need.  The generation is read before the input's loads (it
- * changes only once every block of this run has arrived), so that the
- * read is hidden behind them.
+ * The barrier goes through block 0 and needs no atomic or fence: the
+ * values travel with the arrivals.  Workspace words from FP4RT_QG_WS
+ * (quant_params.cuh): an arrival slot a thread block, then from the next
+ * multiple of QG_LINE_WORDS a flag a block, each on a line of its own.
+ * Block j > 0 stores its maximum with the arrival bit (bit 31: the
+ * maximum is a non-negative float, its sign bit free) into slot j and
+ * waits on its flag; block 0's first warp waits until every slot has
+ * arrived, takes their maximum, zeroes the slots and stores the amax,
+ * with the arrival bit, into every flag; each block zeroes its own flag
+ * once read.  Each word is zeroed by the one block that reads it, after
+ * its value arrived, so a run leaves the workspace as it found it: zero.
  */
-#define QG_AMAX 0
-#define QG_COUNT 2
-#define QG_GEN 4
-
-FP4RT_DEV fp4rt_u64 fp4rt_load_acquire64(const fp4rt_u64 *a)
-{
-    fp4rt_u64 v;
-    asm volatile("ld.acquire.gpu.u64 %0, [%1];" : "=l"(v) : "l"(a) : "memory");
-    return v;
-}
-
-FP4RT_DEV void fp4rt_store_release64(fp4rt_u64 *a, fp4rt_u64 v)
-{
-    asm volatile("st.release.gpu.u64 [%0], %1;" :: "l"(a), "l"(v) : "memory");
-}
+#define QG_ARRIVED 0x80000000u
+#define QG_LINE_WORDS 32
 
 FP4RT_DEV fp4rt_u32 fp4rt_load_relaxed(const fp4rt_u32 *a)
 {
@@ -390,56 +379,76 @@ FP4RT_DEV fp4rt_u32 fp4rt_load_relaxed(const fp4rt_u32 *a)
     return v;
 }
 
-FP4RT_DEV fp4rt_u32 *grid_ws(const fp4rt_qparams &p)
+FP4RT_DEV void fp4rt_store_relaxed(fp4rt_u32 *a, fp4rt_u32 v)
 {
-    return (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+    asm volatile("st.relaxed.gpu.u32 [%0], %1;" :: "l"(a), "r"(v) : "memory");
 }
 
-FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch,
-                          fp4rt_u32 gen)
+/* Block 0's first warp: waits for the n - 1 other blocks, takes the
+ * maximum of theirs and its own (mine), zeroes their slots and sends it to
+ * their flags. */
+FP4RT_DEV fp4rt_u32 grid_gather(fp4rt_u32 *slots, fp4rt_u32 *flags,
+                                unsigned n, fp4rt_u32 mine)
+{
+    int lane = threadIdx.x & (FP4RT_WARP - 1);
+    fp4rt_u32 m;
+    for (;;) {
+        fp4rt_u32 all = QG_ARRIVED;
+        m = mine;
+        for (unsigned j = 1 + lane; j < n; j += FP4RT_WARP) {
+            fp4rt_u32 v = fp4rt_load_relaxed(slots + j);
+            all &= v;
+            m = max(m, v & ~QG_ARRIVED);
+        }
+        if (__all_sync(FP4RT_FULL_MASK, all != 0u))
+            break;
+    }
+#pragma unroll
+    for (int o = FP4RT_WARP / 2; o > 0; o >>= 1)
+        m = max(m, __shfl_xor_sync(FP4RT_FULL_MASK, m, o));
+    for (unsigned j = 1 + lane; j < n; j += FP4RT_WARP) {
+        slots[j] = 0u;
+        fp4rt_store_relaxed(flags + j * QG_LINE_WORDS, m | QG_ARRIVED);
+    }
+    return m;
+}
+
+FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch)
 {
     __shared__ float amax;
-    fp4rt_u32 *ws = grid_ws(p);
-    fp4rt_u64 *gen_amax = (fp4rt_u64 *)(ws + QG_GEN);
+    fp4rt_u32 *slots = (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+    unsigned n = gridDim.x;
+    fp4rt_u32 *flags =
+        slots + (n + QG_LINE_WORDS - 1) / QG_LINE_WORDS * QG_LINE_WORDS;
     v = fp4rt_block_max(v, scratch);
-    if (threadIdx.x == 0) {
-        fp4rt_u32 *slot = ws + QG_AMAX + (gen & 1u);
-        atomicMax(slot, fp4rt_f2u(v));
-        fp4rt_u32 bits;
-        if (fp4rt_add_acq_rel(ws + QG_COUNT, 1u) == gridDim.x - 1) {
-            bits = fp4rt_load_relaxed(slot);  /* the add acquired it */
-            ws[QG_AMAX + ((gen & 1u) ^ 1u)] = 0u;
-            ws[QG_COUNT] = 0u;
-            fp4rt_store_release64(gen_amax,
-                                  ((fp4rt_u64)bits << 32) | (gen + 1u));
-        } else {
-            fp4rt_u64 w;
-            do
-                w = fp4rt_load_acquire64(gen_amax);
-            while ((fp4rt_u32)w == gen);
-            bits = (fp4rt_u32)(w >> 32);
+    if (blockIdx.x == 0) {
+        if (threadIdx.x < FP4RT_WARP) {
+            fp4rt_u32 m = grid_gather(slots, flags, n, fp4rt_f2u(v));
+            if (threadIdx.x == 0)
+                amax = fp4rt_u2f(m);
         }
-        amax = fp4rt_u2f(bits);
+    } else if (threadIdx.x == 0) {
+        fp4rt_u32 *flag = flags + blockIdx.x * QG_LINE_WORDS, w;
+        fp4rt_store_relaxed(slots + blockIdx.x, fp4rt_f2u(v) | QG_ARRIVED);
+        do
+            w = fp4rt_load_relaxed(flag);
+        while (!(w & QG_ARRIVED));
+        *flag = 0u;
+        amax = fp4rt_u2f(w & ~QG_ARRIVED);
     }
     __syncthreads();
     return amax;
 }
 
 struct grid_amax_of {
-    const fp4rt_qparams &p;
     float *scratch;
-    fp4rt_u32 gen;        /* thread 0's: the barrier's generation */
+    const fp4rt_qparams &p;
     __device__ grid_amax_of(const fp4rt_qparams &q, float *s)
-        : p(q), scratch(s), gen(0u) {}
-    /* After the grid before has finished (its writes are visible). */
-    __device__ void begin()
-    {
-        if (threadIdx.x == 0)
-            gen = fp4rt_load_relaxed(grid_ws(p) + QG_GEN);
-    }
+        : scratch(s), p(q) {}
+    __device__ void begin() {}
     __device__ float operator()(float v) const
     {
-        return grid_amax(p, v, scratch, gen);
+        return grid_amax(p, v, scratch);
     }
 };
 

@@ -41,10 +41,12 @@
 #define FP4RT_Q_SMALL_BLOCKS 4096
 /* The cooperative per-tensor quantizer (quant1d.cu): threads a block,
  * blocks of the run a thread holds at most, and the first of its
- * workspace words (the amax pass uses the words before). */
+ * workspace words (the amax pass uses the words before); for a grid of n
+ * thread blocks it uses FP4RT_QG_WORDS(n) from there. */
 #define FP4RT_Q_GRID_THREADS 512
 #define FP4RT_Q_GRID_HELD 2
 #define FP4RT_QG_WS 4
+#define FP4RT_QG_WORDS(n) (((n) + 31) / 32 * 32 + 32 * (n))
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
  * dynamic shared memory, by compute capability (major * 10 + minor):

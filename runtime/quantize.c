@@ -9,7 +9,6 @@
 
 /* Resident blocks per multiprocessor when the driver cannot say. */
 #define FALLBACK_BLOCKS_PER_SM 8
-#define WORKSPACE_BYTES 256
 /* Below this many four-block items per multiprocessor, a 1D launch gives
  * each thread one block instead of four: small batches are latency bound,
  * and more, shorter threads spread them over every multiprocessor. */
@@ -26,7 +25,8 @@ struct fp4rt_quantizer {
     fp4rt_qdesc q;
     fp4rt_cu_function main_fn;   /* writes codes and scales */
     fp4rt_cu_function amax_fn;   /* PER_TENSOR: the amax pass first */
-    fp4rt_devptr workspace;      /* PER_TENSOR: amax bits and a counter */
+    fp4rt_devptr workspace;      /* PER_TENSOR: the amax pass's words, the
+                                  * cooperative kernel's barrier */
     unsigned grouped_smem;       /* dynamic shared memory, grouped 1D */
     int main_resident;           /* blocks of main_fn a multiprocessor holds */
     int narrow_resident;         /* the same, of NARROW_THREADS */
@@ -167,10 +167,16 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
                                               FP4RT_Q_THREADS, 0,
                                               FALLBACK_BLOCKS_PER_SM);
-    /* The amax pass leaves its workspace zeroed for the next run. */
-    st = fp4rt_mem_alloc(qz->ctx, WORKSPACE_BYTES, &qz->workspace);
+    /* Zeroed; the amax pass and the cooperative kernel leave their words
+     * zeroed for the next run. */
+    size_t bytes = (FP4RT_QG_WS + (size_t)FP4RT_QG_WORDS(qz->grid_cap)) * 4;
+    st = fp4rt_mem_alloc(qz->ctx, bytes, &qz->workspace);
     if (st == FP4RT_SUCCESS)
-        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, WORKSPACE_BYTES);
+        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, bytes);
+    /* Done before a run on any stream (a non-blocking one included)
+     * can read it. */
+    if (st == FP4RT_SUCCESS)
+        st = fp4rt_stream_synchronize(qz->ctx, NULL);
     return st;
 }
 
