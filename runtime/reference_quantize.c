@@ -140,6 +140,9 @@ static float block_error(const float *x, int n, const uint8_t *codes,
  * 0x7D), w finite and positive and k_4, k_6 finite and positive (so that
  * no NaN arises); other blocks, and 2D tiles, take the exact errors.
  * The codes are always those of the exact rounding under the scale kept.
+ * (Where sf6 is 448, sf4 is 448 too: the candidates are the same, their
+ * errors tie and map-to-6 is kept, on either path; the GPU keeps such
+ * blocks on its fast path for that reason, with the same result.)
  *
  * Within those bounds h_c stays below 7 (h_6 is about 6 s6 / sigma_6 <=
  * 6 / (1 - 2^-4), the E4M3 rounding of a normal scale being within 2^-4
