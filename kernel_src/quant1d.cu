@@ -264,7 +264,6 @@ FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
      * for the one-block kernel, where every instruction of its threads
      * falls on one multiprocessor). */
     fp4rt_grid_enter();
-    amax.begin();
     fp4rt_i64 rows = fp4rt_run_rows(p);
     /* Such a run has fewer than 2^31 blocks (what a grid holds). */
     int total = (int)(rows * p.kb), kb = (int)p.kb;
@@ -316,7 +315,6 @@ FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
 struct small_amax {
     float *scratch;
     __device__ explicit small_amax(float *s) : scratch(s) {}
-    __device__ void begin() {}
     __device__ float operator()(float v) const
     {
         return fp4rt_block_max(v, scratch);
@@ -370,7 +368,7 @@ HELD_ENTRY(fp4rt_quant1d_tensor_small_4o6, quant1d_small,
  * its value arrived, so a run leaves the workspace as it found it: zero.
  */
 #define QG_ARRIVED 0x80000000u
-#define QG_LINE_WORDS 32
+#define QG_LINE_WORDS FP4RT_QG_LINE_WORDS
 
 FP4RT_DEV fp4rt_u32 fp4rt_load_relaxed(const fp4rt_u32 *a)
 {
@@ -445,7 +443,6 @@ struct grid_amax_of {
     const fp4rt_qparams &p;
     __device__ grid_amax_of(const fp4rt_qparams &q, float *s)
         : scratch(s), p(q) {}
-    __device__ void begin() {}
     __device__ float operator()(float v) const
     {
         return grid_amax(p, v, scratch);

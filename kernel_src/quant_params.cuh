@@ -46,7 +46,11 @@
 #define FP4RT_Q_GRID_THREADS 512
 #define FP4RT_Q_GRID_HELD 2
 #define FP4RT_QG_WS 4
-#define FP4RT_QG_WORDS(n) (((n) + 31) / 32 * 32 + 32 * (n))
+#define FP4RT_QG_LINE_WORDS 32
+#define FP4RT_QG_WORDS(n)                                                    \
+    (((n) + FP4RT_QG_LINE_WORDS - 1) / FP4RT_QG_LINE_WORDS *                 \
+         FP4RT_QG_LINE_WORDS +                                               \
+     FP4RT_QG_LINE_WORDS * (n))
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
  * dynamic shared memory, by compute capability (major * 10 + minor):
