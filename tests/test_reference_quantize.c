@@ -862,8 +862,9 @@ static void test_fast_errors(void)
 
 /* Where both candidates get the same scale code (saturated at 448, or
  * both 0), they are the same candidate and their errors tie: every
- * 4over6 mode keeps map-to-6, what the plain rule gives (the GPU skips
- * the error sums of such blocks).  NaN and Inf included. */
+ * 4over6 mode keeps map-to-6, what the plain rule gives (the GPU's fast
+ * path keeps saturated blocks, its choice forced to 6 for them).  NaN
+ * and Inf included. */
 static void test_equal_candidates(void)
 {
     static const fp4rt_adaptive modes[4] = {
