@@ -25,19 +25,20 @@ fp4rt_status fp4rt_dequantizer_create(fp4rt_context *ctx,
 {
     char err[512];
     fp4rt_cu_function const *fns;
-    fp4rt_status st;
+    fp4rt_ddesc d;
     if (out)
         *out = NULL;
+    /* The descriptor first: its errors are the same with or without a
+     * device. */
+    fp4rt_status st = fp4rt_ddesc_init(&d, desc, err, sizeof err);
+    if (st != FP4RT_SUCCESS)
+        return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
     fp4rt_dequantizer *dq = fp4rt_plan_begin(ctx, create_what, out,
                                              sizeof *dq, &st);
     if (!dq)
         return st;
     dq->ctx = ctx;
-    st = fp4rt_ddesc_init(&dq->d, desc, err, sizeof err);
-    if (st != FP4RT_SUCCESS) {
-        free(dq);
-        return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
-    }
+    dq->d = d;
     st = fp4rt_kernels(ctx, FP4RT_MOD_DEQUANT + (size_t)dq->d.d.output_dtype,
                        &fns);
     if (st != FP4RT_SUCCESS) {

@@ -365,7 +365,8 @@ typedef struct fp4rt_quantizer_desc {
     int e4m3_max;       /* 448 or 256; 0: 448, or 256 with 4over6 */
     fp4rt_adaptive adaptive;
     fp4rt_fusion fusion;
-    int64_t swiglu_granularity; /* G for SWIGLU_INTERLEAVED: power of two */
+    int64_t swiglu_granularity; /* G for SWIGLU_INTERLEAVED: a power of two
+                                 * dividing K; 0 for the other fusions */
     int num_experts;    /* >0: grouped by expert offsets (1D, static) */
 } fp4rt_quantizer_desc;
 

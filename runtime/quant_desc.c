@@ -128,6 +128,24 @@ fp4rt_status fp4rt_qdesc_init(fp4rt_qdesc *q, const fp4rt_quantizer_desc *in,
     st = check_combinations(d, err, err_len);
     if (st != FP4RT_SUCCESS)
         return st;
+    if (d->fusion != FP4RT_FUSION_SWIGLU_INTERLEAVED &&
+        d->swiglu_granularity != 0)
+        FAIL(FP4RT_ERR_INVALID_ARGUMENT,
+             "swiglu_granularity = %lld applies only to "
+             "FP4RT_FUSION_SWIGLU_INTERLEAVED (0 otherwise)",
+             (long long)d->swiglu_granularity);
+    /* Grouped swizzled scales start each expert on a fresh 128-row tile;
+     * the padded row indices must stay within the kernels' int. */
+    if (d->num_experts > 0 && d->scale_layout == FP4RT_SCALE_SWIZZLED &&
+        d->max_rows + (int64_t)(FP4RT_SWZ_ROWS - 1) * d->num_experts >
+            FP4RT_MAX_ROWS)
+        FAIL(FP4RT_ERR_INVALID_SHAPE,
+             "max_rows = %lld with %d experts: swizzled scales pad each "
+             "expert to 128 rows, %lld rows in all, above %d",
+             (long long)d->max_rows, d->num_experts,
+             (long long)(d->max_rows +
+                         (int64_t)(FP4RT_SWZ_ROWS - 1) * d->num_experts),
+             FP4RT_MAX_ROWS);
     q->granularity = d->cols;
     if (d->fusion == FP4RT_FUSION_SWIGLU_INTERLEAVED) {
         int64_t g = d->swiglu_granularity;
@@ -158,6 +176,15 @@ size_t fp4rt_qdesc_scales_bytes(const fp4rt_qdesc *q)
     return (size_t)(tiles * 128 * (((uint64_t)q->kb + 3) / 4 * 4));
 }
 
+/* Whether rows rows (at least one) of stride elements of elem_size bytes
+ * span more than FP4RT_MAX_SPAN_BYTES: then an offset the launcher or the
+ * kernels form could overflow. */
+static int span_too_large(int64_t rows, int64_t stride, size_t elem_size)
+{
+    int64_t n = rows > 0 ? rows : 1;
+    return stride > FP4RT_MAX_SPAN_BYTES / (int64_t)elem_size / n;
+}
+
 fp4rt_status fp4rt_qrun_check(const fp4rt_qdesc *q, const fp4rt_qrun_ptrs *p,
                               int64_t *stride, char *err, size_t err_len)
 {
@@ -174,6 +201,11 @@ fp4rt_status fp4rt_qrun_check(const fp4rt_qdesc *q, const fp4rt_qrun_ptrs *p,
         FAIL(FP4RT_ERR_INVALID_SHAPE,
              "input_stride = %lld is smaller than a row (%lld elements)",
              (long long)p->input_stride, (long long)q->in_cols);
+    if (span_too_large(p->rows, *stride, q->elem_size))
+        FAIL(FP4RT_ERR_INVALID_SHAPE,
+             "input_stride = %lld is too large: %lld rows of it would "
+             "span more than 2^62 bytes",
+             (long long)*stride, (long long)(p->rows > 0 ? p->rows : 1));
     if (q->grouped) {
         if (!p->expert_offsets || !p->expert_global_enc)
             FAIL(FP4RT_ERR_INVALID_ARGUMENT,
@@ -265,6 +297,11 @@ fp4rt_status fp4rt_drun_check(const fp4rt_ddesc *q, int64_t rows,
         FAIL(FP4RT_ERR_INVALID_SHAPE,
              "output_stride = %lld is smaller than a row (%lld elements)",
              (long long)output_stride, (long long)q->d.cols);
+    if (span_too_large(rows, *stride, q->elem_size))
+        FAIL(FP4RT_ERR_INVALID_SHAPE,
+             "output_stride = %lld is too large: %lld rows of it would "
+             "span more than 2^62 bytes",
+             (long long)*stride, (long long)(rows > 0 ? rows : 1));
     if (rows == 0)
         return FP4RT_SUCCESS;
     if (!codes || !scales || !global_dec || !output)

@@ -10,7 +10,8 @@
  *   are [M, K/2] bytes, dense.  Linear scales are [M, Kb] bytes, dense.
  *   Swizzled scales cover ceil(M/128)*128 rows and ceil(Kb/4)*4 columns in
  *   the 128x4 layout; padding bytes are written as 0.  The input row
- *   stride is in elements, 0 meaning dense (K, or 2K with SwiGLU).
+ *   stride is in elements, 0 meaning dense (K, or 2K with SwiGLU); the
+ *   rows of a run (at least one) may span at most 2^62 bytes.
  *
  * 2D blocks (16x16): one scale per tile, written on each of the tile's 16
  *   rows; M must be a multiple of 16 at run time.  4over6 sums the error
@@ -27,7 +28,8 @@
  *   from the input converted to fp32 (fp4rt_swiglu), then rounded to the
  *   input dtype, then quantized.  HALVES: g_j = x[j], u_j = x[K + j].
  *   INTERLEAVED with granularity G (a power of two dividing K):
- *   g_j = x[(j / G) * 2G + j % G], u_j = that index + G.
+ *   g_j = x[(j / G) * 2G + j % G], u_j = that index + G.  With the other
+ *   fusions swiglu_granularity must be 0.
  *
  * Grouping.  expert_offsets[0..E] (int32, non-decreasing, within
  *   [0, rows]) put rows [offsets[e], offsets[e+1]) in expert e, quantized
@@ -37,7 +39,7 @@
  *   ceil(n_e' / 128) * 128 (n_e = its row count), so every expert starts a
  *   fresh 128-row tile, as grouped GEMMs read them; its padding rows are
  *   written as 0.  The scale buffer holds (ceil(max_rows/128) + E) * 128
- *   rows.  The offsets are read on the device, so they may change between
+ *   rows, and max_rows + 127 E must stay below 2^31.  The offsets are read on the device, so they may change between
  *   CUDA-graph replays.
  *
  * 4over6.  MAE and MSE compare the candidates' errors exactly (the
@@ -68,6 +70,8 @@
 #define FP4RT_MAX_EXPERTS 1024
 #define FP4RT_MAX_COLS (1 << 24)
 #define FP4RT_MAX_ROWS INT32_MAX
+/* The most bytes the rows of a run's strided input or output may span. */
+#define FP4RT_MAX_SPAN_BYTES ((int64_t)1 << 62)
 
 /* A validated quantizer descriptor with its defaults filled in. */
 typedef struct fp4rt_qdesc {

@@ -185,19 +185,20 @@ fp4rt_status fp4rt_quantizer_create(fp4rt_context *ctx,
                                     fp4rt_quantizer **out)
 {
     char err[512];
-    fp4rt_status st;
+    fp4rt_qdesc q;
     if (out)
         *out = NULL;
+    /* The descriptor first: its errors are the same with or without a
+     * device. */
+    fp4rt_status st = fp4rt_qdesc_init(&q, desc, err, sizeof err);
+    if (st != FP4RT_SUCCESS)
+        return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
     fp4rt_quantizer *qz = fp4rt_plan_begin(ctx, create_what, out, sizeof *qz,
                                            &st);
     if (!qz)
         return st;
     qz->ctx = ctx;
-    st = fp4rt_qdesc_init(&qz->q, desc, err, sizeof err);
-    if (st != FP4RT_SUCCESS) {
-        free(qz);
-        return fp4rt_fail(ctx, st, "%s: %s", create_what, err);
-    }
+    qz->q = q;
     qz->grouped_smem =
         qz->q.grouped ? (unsigned)(2 * (qz->q.d.num_experts + 1) *
                                    sizeof(int))

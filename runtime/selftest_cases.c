@@ -57,10 +57,14 @@ static void random_extras(unsigned long long *s, fp4rt_quantizer_desc *d)
     static const int64_t granularities[] = { 1, 2, 4, 8, 16, 32, 64 };
     static const int experts[] = { 1, 2, 3, 8, 33, 256 };
     if (fp4rt_st_rand(s) % 10 < 3) {
+        int64_t g;
         d->fusion = (fp4rt_fusion)(1 + fp4rt_st_rand(s) % 2);
         do
-            d->swiglu_granularity = PICK(s, granularities);
-        while (d->cols % d->swiglu_granularity);
+            g = PICK(s, granularities);
+        while (d->cols % g);
+        /* drawn for both fusions, so that the cases after stay the same */
+        d->swiglu_granularity =
+            d->fusion == FP4RT_FUSION_SWIGLU_INTERLEAVED ? g : 0;
     }
     if (fp4rt_st_rand(s) % 5 == 0) {
         d->num_experts = PICK(s, experts);

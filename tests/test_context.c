@@ -119,6 +119,55 @@ int main(void)
     has_text(last_log, "sm_100a", "its message names the target");
     fp4rt_context_destroy(ctx);
 
+    /* Plans on an offline context: a bad descriptor gets the error it
+     * gets on a GPU (checked before the device), a good one "offline". */
+    offline("sm_90a", 0, &ctx);
+    fp4rt_quantizer_desc qd = FP4RT_QUANTIZER_DESC_INIT;
+    fp4rt_quantizer *qz = (fp4rt_quantizer *)&info;
+    qd.max_rows = 64;
+    qd.cols = 24;
+    is_int(fp4rt_quantizer_create(ctx, &qd, &qz), FP4RT_ERR_INVALID_SHAPE,
+           "quantizer with K = 24 on an offline context: invalid shape");
+    has_text(fp4rt_last_error(), "cols", "the message names K");
+    ok(qz == NULL, "and the plan pointer is NULL");
+    qd.cols = 64;
+    qd.swiglu_granularity = 8;
+    is_int(fp4rt_quantizer_create(ctx, &qd, &qz), FP4RT_ERR_INVALID_ARGUMENT,
+           "a SwiGLU granularity without interleaved SwiGLU is refused");
+    qd.swiglu_granularity = 0;
+    is_int(fp4rt_quantizer_create(ctx, &qd, &qz), FP4RT_ERR_OFFLINE,
+           "a valid quantizer descriptor: the context is offline");
+    has_text(fp4rt_last_error(), "offline", "the message says so");
+    is_int(fp4rt_quantizer_create(ctx, &qd, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "quantizer: out NULL is refused");
+    is_int(fp4rt_quantizer_create(NULL, &qd, &qz), FP4RT_ERR_INVALID_ARGUMENT,
+           "quantizer: ctx NULL is refused");
+    has_text(fp4rt_last_error(), "ctx is NULL", "naming ctx");
+    is_int(fp4rt_quantizer_create(ctx, NULL, &qz), FP4RT_ERR_INVALID_ARGUMENT,
+           "quantizer: descriptor NULL is refused");
+    is_int(fp4rt_quantizer_scales_bytes(NULL), 0, "scales_bytes(NULL) is 0");
+    fp4rt_quantize_args qa = FP4RT_QUANTIZE_ARGS_INIT;
+    is_int(fp4rt_quantizer_run(NULL, &qa, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "running a NULL quantizer is refused");
+    fp4rt_quantizer_destroy(NULL);
+    fp4rt_dequantizer_desc dd = FP4RT_DEQUANTIZER_DESC_INIT;
+    fp4rt_dequantizer *dq = (fp4rt_dequantizer *)&info;
+    dd.max_rows = 64;
+    dd.cols = 0;
+    is_int(fp4rt_dequantizer_create(ctx, &dd, &dq), FP4RT_ERR_INVALID_SHAPE,
+           "dequantizer with K = 0 on an offline context: invalid shape");
+    ok(dq == NULL, "and the plan pointer is NULL");
+    dd.cols = 64;
+    is_int(fp4rt_dequantizer_create(ctx, &dd, &dq), FP4RT_ERR_OFFLINE,
+           "a valid dequantizer descriptor: the context is offline");
+    is_int(fp4rt_dequantizer_create(ctx, &dd, NULL),
+           FP4RT_ERR_INVALID_ARGUMENT, "dequantizer: out NULL is refused");
+    fp4rt_dequantize_args da = FP4RT_DEQUANTIZE_ARGS_INIT;
+    is_int(fp4rt_dequantizer_run(NULL, &da, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "running a NULL dequantizer is refused");
+    fp4rt_dequantizer_destroy(NULL);
+    fp4rt_context_destroy(ctx);
+
     /* A device context: works, or fails with a reason, never crashes. */
     fp4rt_status st = fp4rt_context_create(NULL, &ctx);
     if (st == FP4RT_SUCCESS) {

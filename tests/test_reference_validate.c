@@ -145,6 +145,25 @@ static void test_quantize_arguments(void)
           d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED; d.swiglu_granularity = 0);
     QCASE("interleaved granularity not dividing K", INV, "swiglu_granularity",
           d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED; d.swiglu_granularity = 64);
+    QCASE("interleaved granularity negative", INV, "swiglu_granularity",
+          d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED; d.swiglu_granularity = -8);
+    QCASE("a granularity with SwiGLU halves", INV, "INTERLEAVED",
+          d.fusion = FP4RT_FUSION_SWIGLU_HALVES; d.swiglu_granularity = 8);
+    QCASE("a granularity without SwiGLU", INV, "swiglu_granularity",
+          d.swiglu_granularity = 16);
+    QCASE("K above 2^24", SHAPE, "cols", d.cols = (1 << 24) + 16);
+    QCASE("max_rows above 2^31 - 1", SHAPE, "max_rows",
+          d.max_rows = (int64_t)INT32_MAX + 1);
+    QCASE("e4m3_max negative", INV, "e4m3_max", d.e4m3_max = -448);
+    QCASE("grouped with a per-row scale", UNSUP, "expert_global_enc",
+          d.num_experts = 4; d.global_mode = FP4RT_GLOBAL_PER_ROW);
+    QCASE("grouped swizzled: padded rows above 2^31 - 1", SHAPE,
+          "pad each expert", d.num_experts = 4;
+          d.scale_layout = FP4RT_SCALE_SWIZZLED;
+          d.max_rows = (int64_t)INT32_MAX - 100);
+    QCASE("per-tensor with 0 rows still writes its scales", INV,
+          "global_enc", d.global_mode = FP4RT_GLOBAL_PER_TENSOR;
+          a.rows = 0; a.global_enc = NULL);
 
     QCASE("input NULL", INV, "input is NULL", a.input = NULL);
     QCASE("codes NULL", INV, "codes is NULL", a.codes = NULL);
@@ -160,6 +179,12 @@ static void test_quantize_arguments(void)
     QCASE("input stride negative", SHAPE, "input_stride", a.input_stride = -32);
     QCASE("SwiGLU input stride below 2K", SHAPE, "input_stride",
           d.fusion = FP4RT_FUSION_SWIGLU_HALVES; a.input_stride = K);
+    QCASE("input stride whose rows span more than 2^62 bytes", SHAPE,
+          "2^62", a.input_stride = (int64_t)1 << 60);
+    QCASE("input stride INT64_MAX", SHAPE, "2^62",
+          a.input_stride = INT64_MAX);
+    QCASE("input stride INT64_MAX with 0 rows", SHAPE, "2^62",
+          a.rows = 0; a.input_stride = INT64_MAX);
 
     QCASE("static S_enc 0", INV, "global_enc (S_enc) = 0", enc[0] = 0.0f);
     QCASE("static S_enc negative", INV, "not a positive normal", enc[0] = -1.0f);
@@ -314,6 +339,14 @@ static void test_dequantize_arguments(void)
     DCASE("output NULL", INV, "output is NULL", a.output = NULL);
     DCASE("output stride below a row", SHAPE, "output_stride",
           a.output_stride = K - 16);
+    DCASE("output stride negative", SHAPE, "output_stride",
+          a.output_stride = -K);
+    DCASE("output stride whose rows span more than 2^62 bytes", SHAPE,
+          "2^62", a.output_stride = INT64_MAX / 3);
+    DCASE("K = 0", SHAPE, "cols", d.cols = 0);
+    DCASE("per_row -1", INV, "per_row", d.per_row = -1);
+    DCASE("descriptor struct_size smaller than size_t", INV, "struct_size",
+          d.struct_size = 4);
     DCASE("every message names the function", SHAPE, "fp4rt_ref_dequantize",
           d.cols = 8);
     DCASE("an older args struct (no output_stride)", FP4RT_SUCCESS, NULL,
