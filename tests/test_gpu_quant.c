@@ -8,6 +8,8 @@
  *
  * usage: test_gpu_quant [random-cases]
  */
+#include <stddef.h>
+
 #include "tests/tap.h"
 #include "tests/testutil.h"
 #include "runtime/internal.h"
@@ -368,6 +370,31 @@ static void error_tests(fp4rt_context *ctx)
     is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
            "a static scale without global_enc is refused");
     a.global_enc = buf + 32768;
+    /* Each optional pointer's alignment, one at a time. */
+    static const struct {
+        size_t field;
+        const char *name;
+    } misaligned[] = {
+        { offsetof(fp4rt_quantize_args, codes), "codes" },
+        { offsetof(fp4rt_quantize_args, scales), "scales" },
+        { offsetof(fp4rt_quantize_args, global_enc), "global_enc" },
+        { offsetof(fp4rt_quantize_args, global_dec), "global_dec" },
+        { offsetof(fp4rt_quantize_args, nonfinite_count), "nonfinite_count" },
+        { offsetof(fp4rt_quantize_args, rows_device), "rows_device" },
+    };
+    for (size_t i = 0; i < sizeof misaligned / sizeof misaligned[0]; i++) {
+        fp4rt_quantize_args b = a;
+        fp4rt_devptr *at = (fp4rt_devptr *)((char *)&b + misaligned[i].field);
+        *at = (*at ? *at : buf + 40960) + 2;
+        is_int(fp4rt_quantizer_run(qz, &b, NULL), FP4RT_ERR_MISALIGNED,
+               "a misaligned %s is refused", misaligned[i].name);
+        has_text(fp4rt_last_error(), misaligned[i].name,
+                 "the message names %s", misaligned[i].name);
+    }
+    a.input_stride = (int64_t)1 << 60;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_SHAPE,
+           "a row stride spanning more than 2^62 bytes is refused");
+    a.input_stride = 0;
     a.struct_size = sizeof a + 16;
     is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
            "args from a newer header are refused");
@@ -375,6 +402,64 @@ static void error_tests(fp4rt_context *ctx)
            "a NULL plan is refused");
     fp4rt_quantizer_destroy(qz);
     fp4rt_quantizer_destroy(NULL);
+
+    d.block = FP4RT_BLOCK_2D;
+    is_int(fp4rt_quantizer_create(ctx, &d, &qz), FP4RT_SUCCESS, "a 2D plan");
+    a = (fp4rt_quantize_args)FP4RT_QUANTIZE_ARGS_INIT;
+    a.rows = 64;
+    a.input = buf;
+    a.codes = buf + 8192;
+    a.scales = buf + 16384;
+    a.global_enc = buf + 32768;
+    a.rows_device = buf + 40960;
+    is_int(fp4rt_quantizer_run(qz, &a, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "rows_device with 16x16 blocks is refused");
+    fp4rt_quantizer_destroy(qz);
+
+    /* The dequantizer's run checks. */
+    fp4rt_dequantizer_desc dd = FP4RT_DEQUANTIZER_DESC_INIT;
+    fp4rt_dequantizer *dq = NULL;
+    dd.max_rows = 64;
+    dd.cols = 64;
+    dd.output_dtype = FP4RT_DTYPE_BF16;
+    is_int(fp4rt_dequantizer_create(ctx, &dd, &dq), FP4RT_SUCCESS,
+           "a dequantizer plan");
+    fp4rt_dequantize_args da = FP4RT_DEQUANTIZE_ARGS_INIT;
+    da.rows = 64;
+    da.codes = buf;
+    da.scales = buf + 8192;
+    da.global_dec = buf + 16384;
+    da.output = buf + 32768;
+    static const struct {
+        size_t field;
+        unsigned shift;
+        const char *name;
+    } dmis[] = {
+        { offsetof(fp4rt_dequantize_args, codes), 4, "codes" },
+        { offsetof(fp4rt_dequantize_args, scales), 2, "scales" },
+        { offsetof(fp4rt_dequantize_args, global_dec), 2, "global_dec" },
+        { offsetof(fp4rt_dequantize_args, output), 8, "output" },
+    };
+    for (size_t i = 0; i < sizeof dmis / sizeof dmis[0]; i++) {
+        fp4rt_dequantize_args b = da;
+        *(fp4rt_devptr *)((char *)&b + dmis[i].field) += dmis[i].shift;
+        is_int(fp4rt_dequantizer_run(dq, &b, NULL), FP4RT_ERR_MISALIGNED,
+               "dequantize: a misaligned %s is refused", dmis[i].name);
+        has_text(fp4rt_last_error(), dmis[i].name, "the message names %s",
+                 dmis[i].name);
+    }
+    da.output_stride = 68;
+    is_int(fp4rt_dequantizer_run(dq, &da, NULL), FP4RT_ERR_MISALIGNED,
+           "dequantize: an output stride of 136 bytes is refused");
+    da.output_stride = 0;
+    da.rows = 65;
+    is_int(fp4rt_dequantizer_run(dq, &da, NULL), FP4RT_ERR_INVALID_SHAPE,
+           "dequantize: M above the plan's maximum is refused");
+    da.rows = 64;
+    da.output = 0;
+    is_int(fp4rt_dequantizer_run(dq, &da, NULL), FP4RT_ERR_INVALID_ARGUMENT,
+           "dequantize: a NULL output is refused");
+    fp4rt_dequantizer_destroy(dq);
     fp4rt_mem_free(ctx, buf);
 }
 
