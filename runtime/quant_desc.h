@@ -39,8 +39,8 @@
  *   ceil(n_e' / 128) * 128 (n_e = its row count), so every expert starts a
  *   fresh 128-row tile, as grouped GEMMs read them; its padding rows are
  *   written as 0.  The scale buffer holds (ceil(max_rows/128) + E) * 128
- *   rows, and max_rows + 127 E must stay below 2^31.  The offsets are read on the device, so they may change between
- *   CUDA-graph replays.
+ *   rows, and max_rows + 127 E must stay below 2^31.  The offsets are
+ *   read on the device, so they may change between CUDA-graph replays.
  *
  * 4over6.  MAE and MSE compare the candidates' errors exactly (the
  *   contract).  MAE_FAST and MSE_FAST compare them in fp16 for 1x16 blocks

@@ -146,7 +146,8 @@ static void test_quantize_arguments(void)
     QCASE("interleaved granularity not dividing K", INV, "swiglu_granularity",
           d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED; d.swiglu_granularity = 64);
     QCASE("interleaved granularity negative", INV, "swiglu_granularity",
-          d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED; d.swiglu_granularity = -8);
+          d.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED;
+          d.swiglu_granularity = -8);
     QCASE("a granularity with SwiGLU halves", INV, "INTERLEAVED",
           d.fusion = FP4RT_FUSION_SWIGLU_HALVES; d.swiglu_granularity = 8);
     QCASE("a granularity without SwiGLU", INV, "swiglu_granularity",
