@@ -496,6 +496,51 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
 #endif
 }
 
+/*
+ * The amax pass's loads.  The quantizer after it walks the input from the
+ * end, so the pass reads the rows before p.hot_row with an L2 evict-first
+ * policy: they then make room before the last rows (read normally), which
+ * the quantizer finds in L2.
+ */
+#if FP4RT_CC >= 80
+FP4RT_DEV fp4rt_u64 evict_first_policy()
+{
+    fp4rt_u64 pol;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+    return pol;
+}
+
+FP4RT_DEV fp4rt_raw8 amax_load8(const char *row, fp4rt_i64 col, int first,
+                                fp4rt_u64 pol)
+{
+    if (!first)
+        return fp4rt_load8(row, col);
+    const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
+    fp4rt_raw8 r;
+#pragma unroll
+    for (int k = 0; k < FP4RT_HB_VECS; k++)
+        asm volatile("ld.global.nc.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, "
+                     "[%4], %5;"
+                     : "=r"(r.v[k].x), "=r"(r.v[k].y), "=r"(r.v[k].z),
+                       "=r"(r.v[k].w)
+                     : "l"(src + k), "l"(pol));
+    return r;
+}
+#else
+FP4RT_DEV fp4rt_u64 evict_first_policy()
+{
+    return 0;
+}
+
+FP4RT_DEV fp4rt_raw8 amax_load8(const char *row, fp4rt_i64 col, int first,
+                                fp4rt_u64 pol)
+{
+    (void)first;
+    (void)pol;
+    return fp4rt_load8(row, col);
+}
+#endif
+
 /* The amax of the input, by segments (see amax_finish). */
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
 fp4rt_amax(const fp4rt_qparams p)
@@ -508,16 +553,19 @@ fp4rt_amax(const fp4rt_qparams p)
     fp4rt_grid_enter();
     unit_step s = unit_steps(fp4rt_run_rows(p), spans_per_row, 0, warps);
     float v = 0.0f;
+    fp4rt_u64 pol = evict_first_policy();
     for (; unit_live(w, s); unit_next(w, s)) {
+        fp4rt_i64 r = unit_row(w, s);
         const char *row = (const char *)p.input +
-                          unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;
+                          r * p.in_stride * FP4RT_ELEM_BYTES;
         fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;
+        int first = r < p.hot_row;
         fp4rt_raw8 raw[SEGS];
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
             fp4rt_i64 col = col0 + k * SEG_ELEMS;
             if (col < p.cols)
-                raw[k] = fp4rt_load8(row, col);
+                raw[k] = amax_load8(row, col, first, pol);
         }
 #pragma unroll
         for (int k = 0; k < SEGS; k++)

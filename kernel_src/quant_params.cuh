@@ -79,6 +79,8 @@ typedef struct fp4rt_qparams {
     fp4rt_i64 kb;             /* K / 16 */
     fp4rt_i64 granularity;    /* SwiGLU run length G (K for halves) */
     fp4rt_i64 items;          /* work items of a 1D launch */
+    fp4rt_i64 hot_row;        /* amax pass: rows before it are read with
+                               * an L2 evict-first policy */
     fp4rt_i32 scale_layout;
     fp4rt_i32 global_mode;
     fp4rt_i32 adaptive;

@@ -391,6 +391,11 @@ static void fill_params(const fp4rt_quantizer *qz,
     p->e4m3_max = q->e4m3_max;
 }
 
+/* Percent of L2 the amax pass leaves to the input's last rows (of 25,
+ * 50, 75 and 100, 50 measured fastest on H100: per-tensor 16384 x 7168
+ * 181.4 against 185.5 us, 8192 x 4096 52.5 against 54.9 us). */
+#define HOT_L2_PCT 50
+
 /* The per-tensor amax pass: S_enc and S_dec land in device memory. */
 static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
                              void *stream)
@@ -407,6 +412,12 @@ static fp4rt_status run_amax(const fp4rt_quantizer *qz, fp4rt_qparams *p,
         { grid_for(qz, threads, FP4RT_Q_THREADS, qz->amax_resident), 1, 1 },
         { FP4RT_Q_THREADS, 1, 1 }, 0
     };
+    /* The last rows, HOT_L2_PCT percent of L2, are read normally, the
+     * others with an evict-first policy: the quantizer then walks back
+     * from the end and finds the last rows in L2. */
+    int64_t row_bytes = qz->q.in_cols * (int64_t)qz->q.elem_size;
+    p->hot_row = p->rows - (int64_t)qz->ctx->l2_bytes * HOT_L2_PCT / 100 /
+                               row_bytes;
     void *params[] = { p };
     return fp4rt_launch_after(qz->ctx, qz->amax_fn, &d, stream, params,
                         "fp4rt_quantizer_run: amax pass");
