@@ -502,44 +502,38 @@ FP4RT_DEV float lane_amax(const fp4rt_raw8 &raw)
  * policy: they then make room before the last rows (read normally), which
  * the quantizer finds in L2.
  */
-#if FP4RT_CC >= 80
 FP4RT_DEV fp4rt_u64 evict_first_policy()
 {
-    fp4rt_u64 pol;
+    fp4rt_u64 pol = 0;
+#if FP4RT_CC >= 80
     asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+#endif
     return pol;
 }
 
+/* The elements from col on, through pol where first (sm_80 on). */
 FP4RT_DEV fp4rt_raw8 amax_load8(const char *row, fp4rt_i64 col, int first,
                                 fp4rt_u64 pol)
 {
-    if (!first)
-        return fp4rt_load8(row, col);
-    const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
-    fp4rt_raw8 r;
+#if FP4RT_CC >= 80
+    if (first) {
+        const uint4 *src = (const uint4 *)(row + col * FP4RT_ELEM_BYTES);
+        fp4rt_raw8 r;
 #pragma unroll
-    for (int k = 0; k < FP4RT_HB_VECS; k++)
-        asm volatile("ld.global.nc.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, "
-                     "[%4], %5;"
-                     : "=r"(r.v[k].x), "=r"(r.v[k].y), "=r"(r.v[k].z),
-                       "=r"(r.v[k].w)
-                     : "l"(src + k), "l"(pol));
-    return r;
-}
+        for (int k = 0; k < FP4RT_HB_VECS; k++)
+            asm volatile("ld.global.nc.L2::cache_hint.v4.u32 "
+                         "{%0, %1, %2, %3}, [%4], %5;"
+                         : "=r"(r.v[k].x), "=r"(r.v[k].y), "=r"(r.v[k].z),
+                           "=r"(r.v[k].w)
+                         : "l"(src + k), "l"(pol));
+        return r;
+    }
 #else
-FP4RT_DEV fp4rt_u64 evict_first_policy()
-{
-    return 0;
-}
-
-FP4RT_DEV fp4rt_raw8 amax_load8(const char *row, fp4rt_i64 col, int first,
-                                fp4rt_u64 pol)
-{
     (void)first;
     (void)pol;
+#endif
     return fp4rt_load8(row, col);
 }
-#endif
 
 /* The amax of the input, by segments (see amax_finish). */
 extern "C" __global__ void __launch_bounds__(FP4RT_Q_THREADS)
