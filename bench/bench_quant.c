@@ -6,7 +6,8 @@
  * ones as calls inside a replayed CUDA graph.
  *
  * usage: bench_quant [reps] [shape-substring] [mode-substring]
- * (the filters pick rows of the table, e.g. for a profiler)
+ * (the filters pick rows of the table, e.g. for a profiler; a shape
+ * filter MxK, K a multiple of 16, times that shape alone)
  */
 #include <math.h>
 #include <string.h>
@@ -197,11 +198,21 @@ static double bytes_per_elem(const mode *m)
 
 int main(int argc, char **argv)
 {
-    static const int64_t shapes[][2] = { { 16384, 7168 }, { 8192, 4096 },
-                                         { 128, 7168 }, { 1, 7168 } };
+    int64_t shapes[][2] = { { 16384, 7168 }, { 8192, 4096 },
+                            { 128, 7168 }, { 1, 7168 } };
     int reps = argc > 1 ? atoi(argv[1]) : 50;
     const char *shape_filter = argc > 2 ? argv[2] : "";
     const char *mode_filter = argc > 3 ? argv[3] : "";
+    size_t nshapes = sizeof shapes / sizeof shapes[0];
+    long long want_m, want_k;
+    char tail;
+    /* A filter of the form MxK names a shape of its own. */
+    if (sscanf(shape_filter, "%lldx%lld%c", &want_m, &want_k, &tail) == 2 &&
+        want_m > 0 && want_k > 0 && want_k % 16 == 0) {
+        shapes[0][0] = want_m;
+        shapes[0][1] = want_k;
+        nshapes = 1;
+    }
     fp4rt_context *ctx = NULL;
     bench_rig r;
 
@@ -225,7 +236,7 @@ int main(int argc, char **argv)
            "calls back to back per event pair, per call\n", BATCH);
     printf("%-12s %-14s %10s %9s %7s %9s  %9s %7s\n", "shape", "mode",
            "us/call", "GB/s", "%copy", "x static", "b2b us", "%copy");
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < nshapes; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1];
         int small = rows * cols < SMALL_ELEMS;
         char shape[32];
