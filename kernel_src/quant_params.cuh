@@ -42,15 +42,14 @@
 /* The cooperative per-tensor quantizer (quant1d.cu): threads a block,
  * blocks of the run a thread holds at most, and the first of its
  * workspace words (the amax pass uses the words before); for a grid of n
- * thread blocks it uses FP4RT_QG_WORDS(n) from there. */
+ * thread blocks it uses FP4RT_QG_WORDS(n) from there: the epoch word on a
+ * line of its own, then a 64-bit slot a block. */
 #define FP4RT_Q_GRID_THREADS 512
 #define FP4RT_Q_GRID_HELD 2
 #define FP4RT_QG_WS 4
 #define FP4RT_QG_LINE_WORDS 32
-#define FP4RT_QG_WORDS(n)                                                    \
-    (((n) + FP4RT_QG_LINE_WORDS - 1) / FP4RT_QG_LINE_WORDS *                 \
-         FP4RT_QG_LINE_WORDS +                                               \
-     FP4RT_QG_LINE_WORDS * (n))
+#define FP4RT_QG_WORDS(n) (FP4RT_QG_LINE_WORDS + 2 * (n))
+#define FP4RT_QG_MAX_BLOCKS 1024     /* thread blocks its grid may have */
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
  * dynamic shared memory, by compute capability (major * 10 + minor):

@@ -127,6 +127,8 @@ static void load_grid(fp4rt_quantizer *qz, fp4rt_cu_function fn)
         return;
     qz->grid_fn = fn;
     qz->grid_cap = (int64_t)qz->ctx->sm_count * resident;
+    if (qz->grid_cap > FP4RT_QG_MAX_BLOCKS)
+        qz->grid_cap = FP4RT_QG_MAX_BLOCKS;
 }
 
 static fp4rt_status load_kernels(fp4rt_quantizer *qz)
@@ -167,8 +169,8 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     qz->amax_resident = fp4rt_resident_blocks(qz->ctx, qz->amax_fn,
                                               FP4RT_Q_THREADS, 0,
                                               FALLBACK_BLOCKS_PER_SM);
-    /* Zeroed; the amax pass and the cooperative kernel leave their words
-     * zeroed for the next run. */
+    /* Zeroed; the amax pass leaves its words zeroed for the next run,
+     * the cooperative kernel its epoch and slots, which need no reset. */
     size_t bytes = (FP4RT_QG_WS + (size_t)FP4RT_QG_WORDS(qz->grid_cap)) * 4;
     st = fp4rt_mem_alloc(qz->ctx, bytes, &qz->workspace);
     if (st == FP4RT_SUCCESS)
@@ -544,9 +546,16 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
         return st;
     fill_params(qz, &a, stride, &p);
     if (qz->small_fn && p.rows * p.kb <= FP4RT_Q_SMALL_BLOCKS) {
-        /* Amax and quantization in one thread block. */
-        fp4rt_launch_dims d = { { 1, 1, 1 }, { FP4RT_Q_SMALL_THREADS, 1, 1 },
-                                0 };
+        /* Amax and quantization in one thread block, the swizzled
+         * padding rows (if any) in the blocks after it. */
+        int64_t pad = a.rows_device || a.rows % FP4RT_SWZ_ROWS
+                          ? pad_threads(&qz->q)
+                          : 0;
+        fp4rt_launch_dims d = {
+            { 1 + (unsigned)((pad + FP4RT_Q_SMALL_THREADS - 1) /
+                             FP4RT_Q_SMALL_THREADS), 1, 1 },
+            { FP4RT_Q_SMALL_THREADS, 1, 1 }, 0
+        };
         void *params[] = { &p };
         return fp4rt_launch_after(qz->ctx, qz->small_fn, &d, stream, params,
                                   run_what);
