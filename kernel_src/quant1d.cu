@@ -462,13 +462,19 @@ FP4RT_DEV fp4rt_u32 grid_gather(const fp4rt_u64 *slots, unsigned n,
     return m;
 }
 
+/* The barrier's epoch word; its slots start QG_LINE_WORDS after it. */
+FP4RT_DEV fp4rt_u32 *grid_epoch_word(const fp4rt_qparams &p)
+{
+    return (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+}
+
 /* The grid's amax of the threads' values v; epoch: this run's, known to
  * the first warp (grid_amax_of::begin). */
 FP4RT_DEV float grid_amax(const fp4rt_qparams &p, float v, float *scratch,
                           fp4rt_u32 epoch)
 {
     __shared__ float amax;
-    fp4rt_u32 *epoch_word = (fp4rt_u32 *)p.workspace + FP4RT_QG_WS;
+    fp4rt_u32 *epoch_word = grid_epoch_word(p);
     fp4rt_u64 *slots = (fp4rt_u64 *)(epoch_word + QG_LINE_WORDS);
     v = fp4rt_block_max(v, scratch);
     if (threadIdx.x < FP4RT_WARP) {
@@ -498,8 +504,7 @@ struct grid_amax_of {
     __device__ void begin()
     {
         if (threadIdx.x < FP4RT_WARP) {
-            epoch = fp4rt_load_relaxed((const fp4rt_u32 *)p.workspace +
-                                       FP4RT_QG_WS) + 1u;
+            epoch = fp4rt_load_relaxed(grid_epoch_word(p)) + 1u;
             epoch += epoch == 0u;
         }
     }

@@ -136,15 +136,14 @@ fp4rt_status fp4rt_qdesc_init(fp4rt_qdesc *q, const fp4rt_quantizer_desc *in,
              (long long)d->swiglu_granularity);
     /* Grouped swizzled scales start each expert on a fresh 128-row tile;
      * the padded row indices must stay within the kernels' int. */
+    int64_t padded_rows =
+        d->max_rows + (int64_t)(FP4RT_SWZ_ROWS - 1) * d->num_experts;
     if (d->num_experts > 0 && d->scale_layout == FP4RT_SCALE_SWIZZLED &&
-        d->max_rows + (int64_t)(FP4RT_SWZ_ROWS - 1) * d->num_experts >
-            FP4RT_MAX_ROWS)
+        padded_rows > FP4RT_MAX_ROWS)
         FAIL(FP4RT_ERR_INVALID_SHAPE,
              "max_rows = %lld with %d experts: swizzled scales pad each "
              "expert to 128 rows, %lld rows in all, above %d",
-             (long long)d->max_rows, d->num_experts,
-             (long long)(d->max_rows +
-                         (int64_t)(FP4RT_SWZ_ROWS - 1) * d->num_experts),
+             (long long)d->max_rows, d->num_experts, (long long)padded_rows,
              FP4RT_MAX_ROWS);
     q->granularity = d->cols;
     if (d->fusion == FP4RT_FUSION_SWIGLU_INTERLEAVED) {
