@@ -298,16 +298,18 @@ static void graph_tests(fp4rt_context *ctx)
 static void dequant_tests(fp4rt_context *ctx)
 {
     static const char *const names[] = { "f32", "f16", "bf16" };
-    /* 4097 rows give the warps several units each; 1088 columns end in
-     * part of a warp's unit of four 256-element segments. */
-    static const int64_t rows[] = { 1, 129, 4097, 4097 };
-    static const int64_t cols[] = { 16, 1040, 7168, 1088 };
+    /* 4097 rows give the warps several units each (their scale codes
+     * read a word at a time, one unit ahead, except linear with K / 16
+     * not a multiple of 4: 1040 columns); 1088 columns end in part of a
+     * warp's unit of four 256-element segments. */
+    static const int64_t rows[] = { 1, 129, 4097, 4097, 4097 };
+    static const int64_t cols[] = { 16, 1040, 7168, 1088, 1040 };
     char why[512];
     unsigned long long s = 4242;
     for (int t = 0; t < 3; t++)
         for (int l = 0; l < 2; l++)
             for (int pr = 0; pr < 2; pr++)
-                for (int i = 0; i < 4; i++) {
+                for (int i = 0; i < 5; i++) {
                     int64_t pad = (t + l + pr + i) % 2 ? 8 : 0;
                     if (!ok(fp4rt_st_dequant_case(
                                 ctx, (fp4rt_dtype)t, rows[i], cols[i],
