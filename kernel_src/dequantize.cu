@@ -255,8 +255,10 @@ FP4RT_DEV void dequant_walk_bytes(const fp4rt_dqparams &p, unit_walk w,
  * A walk of several units a warp: the scale words of the next unit are
  * loaded while this one is worked on.  Scale codes scatter over many
  * lines (the swizzled layout puts a row's four-block words 512 bytes
- * apart), and their loads waiting beside the codes' cost 5% of the
- * large runs on H200 (16384 x 7168: 86.8 against 91.5 us).
+ * apart), and their loads waiting beside the codes' cost 4% of the
+ * large runs on H200 (16384 x 7168: 88.0 against 91.5 us; the same on
+ * H100).  The first unit's words are loaded before the loop, so a warp
+ * with no unit must not come here.
  */
 FP4RT_DEV void dequant_walk_ahead(const fp4rt_dqparams &p, unit_walk w,
                                   const unit_step &s, fp4rt_i64 lane_col)
