@@ -149,14 +149,21 @@ FP4RT_DEV void dequant8_fast(char *dst, fp4rt_u32 c, float scale)
 #endif
 }
 
+/* Where the scale code of block kb of row m is. */
+FP4RT_DEV const fp4rt_u8 *scale_at(const fp4rt_dqparams &p, fp4rt_i64 m,
+                                   fp4rt_i64 kb)
+{
+    const fp4rt_u8 *s = (const fp4rt_u8 *)p.scales;
+    return s + (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
+                    ? (fp4rt_i64)fp4rt_swz(m, kb, p.kb)
+                    : m * p.kb + kb);
+}
+
 /* The scale code of block kb of row m. */
 FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
                                fp4rt_i64 kb)
 {
-    const fp4rt_u8 *s = (const fp4rt_u8 *)p.scales;
-    return p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
-               ? s[fp4rt_swz(m, kb, p.kb)]
-               : s[m * p.kb + kb];
+    return *scale_at(p, m, kb);
 }
 
 #define HB 8                                  /* elements a thread */
@@ -168,7 +175,7 @@ FP4RT_DEV fp4rt_u32 load_scale(const fp4rt_dqparams &p, fp4rt_i64 m,
 /* Whether the scale codes can be read a word (4 blocks) at a time: the
  * swizzled layout keeps blocks 4j..4j+3 of a row together (its padding
  * columns fill the last word), the linear one where K / 16 is a multiple
- * of 4; the base on 4 bytes either way. */
+ * of 4; and the base on 4 bytes (the runtime refuses any other). */
 FP4RT_DEV int scale_words(const fp4rt_dqparams &p)
 {
     return (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED || (p.kb & 3) == 0) &&
@@ -183,11 +190,7 @@ FP4RT_DEV fp4rt_u32 unit_scale_word(const fp4rt_dqparams &p, fp4rt_i64 row,
     fp4rt_i64 kb = q * UNIT_BLOCKS + lane * WORD_BLOCKS;
     if (lane >= UNIT_WORDS || kb >= p.kb)
         return 0;
-    const fp4rt_u8 *s = (const fp4rt_u8 *)p.scales;
-    return __ldg((const fp4rt_u32 *)(s + (p.scale_layout ==
-                                                  FP4RT_QP_LAYOUT_SWIZZLED
-                                              ? fp4rt_swz(row, kb, p.kb)
-                                              : row * p.kb + kb)));
+    return __ldg((const fp4rt_u32 *)scale_at(p, row, kb));
 }
 
 /* The scale code of this lane's block in segment k, from the unit's
@@ -199,7 +202,8 @@ FP4RT_DEV fp4rt_u32 lane_scale(fp4rt_u32 word, int k, int lane)
     return (w >> (8 * (b % WORD_BLOCKS))) & 0xFFu;
 }
 
-/* Writes the lane's SEGS x 8 outputs of unit q of a row. */
+/* Writes the lane's SEGS x 8 outputs of a unit of a row, the first at
+ * column col0. */
 FP4RT_DEV void dequant_unit(const fp4rt_dqparams &p, fp4rt_i64 row,
                             fp4rt_i64 col0, const fp4rt_u32 codes[SEGS],
                             const fp4rt_u32 sf[SEGS])

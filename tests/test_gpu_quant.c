@@ -309,8 +309,8 @@ static void dequant_tests(fp4rt_context *ctx)
     for (int t = 0; t < 3; t++)
         for (int l = 0; l < 2; l++)
             for (int pr = 0; pr < 2; pr++)
-                for (int i = 0; i < 5; i++) {
-                    int64_t pad = (t + l + pr + i) % 2 ? 8 : 0;
+                for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                    int64_t pad = (t + l + pr + (int)i) % 2 ? 8 : 0;
                     if (!ok(fp4rt_st_dequant_case(
                                 ctx, (fp4rt_dtype)t, rows[i], cols[i],
                                 (fp4rt_scale_layout)l, pr, pad,
