@@ -14,6 +14,11 @@ typedef struct bench_rig {
     fp4rt_cu_stream stream;
     fp4rt_cu_event start, stop;
     int pushed;
+    /* The gate (see bench_time_queued): a device word the stream waits on
+     * and a second stream that sets it; no gate where the driver lacks
+     * stream memory operations. */
+    fp4rt_cu_stream side;
+    fp4rt_devptr gate;
 } bench_rig;
 
 /* A bench-local check: print and exit on failure. */
@@ -56,6 +61,15 @@ static inline void bench_rig_open(bench_rig *r, fp4rt_context *ctx)
                             "stream"));
     BENCH_OK(fp4rt_cu_check(ctx, r->api->cuEventCreate(&r->start, 0), "event"));
     BENCH_OK(fp4rt_cu_check(ctx, r->api->cuEventCreate(&r->stop, 0), "event"));
+    r->side = NULL;
+    r->gate = 0;
+    if (r->api->cuStreamWaitValue32) {
+        BENCH_OK(fp4rt_cu_check(ctx, r->api->cuStreamCreate(
+                                         &r->side, FP4RT_CU_STREAM_NON_BLOCKING),
+                                "stream"));
+        BENCH_OK(fp4rt_mem_alloc(ctx, 4, &r->gate));
+        BENCH_OK(fp4rt_memset_d8(ctx, r->gate, 0, 4));
+    }
 }
 
 static inline void bench_rig_close(bench_rig *r)
@@ -63,6 +77,10 @@ static inline void bench_rig_close(bench_rig *r)
     r->api->cuEventDestroy(r->start);
     r->api->cuEventDestroy(r->stop);
     r->api->cuStreamDestroy(r->stream);
+    if (r->side) {
+        r->api->cuStreamDestroy(r->side);
+        fp4rt_mem_free(r->ctx, r->gate);
+    }
     fp4rt_ctx_leave(r->ctx, r->pushed);
 }
 
@@ -107,6 +125,82 @@ static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
                                 int warmup, int reps)
 {
     return bench_time_calls(r, fn, user, warmup, 1, reps);
+}
+
+/* Whether bench_time_queued can run (the driver has stream memory
+ * operations). */
+static inline int bench_can_queue(const bench_rig *r)
+{
+    return r->side != NULL;
+}
+
+/* Closes the gate on the stream: the work enqueued after this waits until
+ * bench_gate_open sets the word (each byte 1), then clears it again. */
+static inline void bench_gate_close(bench_rig *r)
+{
+    BENCH_OK(fp4rt_cu_check(r->ctx,
+                            r->api->cuStreamWaitValue32(
+                                r->stream, r->gate, 0x01010101u,
+                                FP4RT_CU_STREAM_WAIT_VALUE_EQ),
+                            "stream wait"));
+    BENCH_OK(fp4rt_cu_check(r->ctx, r->api->cuMemsetD8Async(r->gate, 0, 4,
+                                                             r->stream),
+                            "memset"));
+}
+
+static inline void bench_gate_open(bench_rig *r)
+{
+    BENCH_OK(fp4rt_cu_check(r->ctx, r->api->cuMemsetD8Async(r->gate, 1, 4,
+                                                             r->side),
+                            "memset"));
+}
+
+/*
+ * Median milliseconds of one call of fn, each timed by its own pair of
+ * events, with the stream held at a gate until the call is enqueued: the
+ * GPU's time for the call alone.  An idle stream (bench_time) starts the
+ * call only when the host has finished submitting it, so that its time
+ * also holds part of the host's cost of the call; an application whose
+ * host runs ahead of the GPU does not pay that.
+ */
+static inline double bench_time_queued(bench_rig *r, bench_fn fn, void *user,
+                                       int warmup, int reps)
+{
+    double *t = malloc((size_t)reps * sizeof *t);
+    for (int i = 0; i < warmup; i++)
+        BENCH_OK(fn(user, r->stream));
+    for (int i = 0; i < reps; i++) {
+        bench_gate_close(r);
+        r->api->cuEventRecord(r->start, r->stream);
+        BENCH_OK(fn(user, r->stream));
+        r->api->cuEventRecord(r->stop, r->stream);
+        bench_gate_open(r);
+        t[i] = bench_elapsed_ms(r);
+    }
+    double m = bench_median(t, reps);
+    free(t);
+    return m;
+}
+
+/* Median host microseconds to enqueue one call of fn, `per` calls at a
+ * time onto a gated stream (the launches queue; none waits on the GPU). */
+static inline double bench_host_us(bench_rig *r, bench_fn fn, void *user,
+                                   int per, int reps)
+{
+    double *t = malloc((size_t)reps * sizeof *t);
+    for (int i = 0; i < reps; i++) {
+        bench_gate_close(r);
+        double t0 = bench_wall();
+        for (int k = 0; k < per; k++)
+            BENCH_OK(fn(user, r->stream));
+        t[i] = (bench_wall() - t0) * 1e6 / per;
+        bench_gate_open(r);
+        BENCH_OK(fp4rt_cu_check(r->ctx, r->api->cuStreamSynchronize(r->stream),
+                                "stream sync"));
+    }
+    double m = bench_median(t, reps);
+    free(t);
+    return m;
 }
 
 /* The same with `per` calls back to back between one pair of events (a
@@ -166,16 +260,30 @@ static inline fp4rt_status bench_copy_fn(void *user, void *stream)
     return r == FP4RT_CUDA_SUCCESS ? FP4RT_SUCCESS : FP4RT_ERR_CUDA;
 }
 
-static inline double bench_copy_ceiling(bench_rig *r, size_t bytes)
+/* Copy bandwidth of `bytes`, call by call on an idle stream, and (where
+ * queued is not NULL and the rig can) with each call queued behind the
+ * gate; 0 where not measured. */
+static inline double bench_copy_bw(bench_rig *r, size_t bytes, double *queued)
 {
     bench_copy c = { 0, 0, bytes, r->api };
     BENCH_OK(fp4rt_mem_alloc(r->ctx, bytes, &c.src));
     BENCH_OK(fp4rt_mem_alloc(r->ctx, bytes, &c.dst));
     BENCH_OK(fp4rt_memset_d8(r->ctx, c.src, 0x5A, bytes));
     double ms = bench_time(r, bench_copy_fn, &c, 3, 20);
+    if (queued)
+        *queued = bench_can_queue(r)
+                      ? 2.0 * (double)bytes /
+                            (bench_time_queued(r, bench_copy_fn, &c, 3, 20) *
+                             1e-3) / 1e9
+                      : 0.0;
     fp4rt_mem_free(r->ctx, c.src);
     fp4rt_mem_free(r->ctx, c.dst);
     return 2.0 * (double)bytes / (ms * 1e-3) / 1e9;
+}
+
+static inline double bench_copy_ceiling(bench_rig *r, size_t bytes)
+{
+    return bench_copy_bw(r, bytes, NULL);
 }
 
 /* Write-only bandwidth in GB/s (a memset): what a kernel that mostly

@@ -71,6 +71,7 @@ typedef struct fp4rt_cu_launch_config {
 } fp4rt_cu_launch_config;
 
 #define FP4RT_CU_STREAM_NON_BLOCKING 0x1
+#define FP4RT_CU_STREAM_WAIT_VALUE_EQ 0x1
 #define FP4RT_CU_EVENT_DEFAULT 0x0
 #define FP4RT_CU_STREAM_CAPTURE_MODE_GLOBAL 0
 #define FP4RT_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL 1
