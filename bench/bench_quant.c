@@ -2,8 +2,11 @@
  * Quantization and dequantization speed on the GPU.  Medians of CUDA-event
  * timings; bandwidth as a percentage of a device-to-device copy measured in
  * the same run (bytes read + written).  Large shapes are timed call by
- * call (and, as a pipeline would run them, calls back to back), small
- * ones as calls inside a replayed CUDA graph.
+ * call on an idle stream, call by call queued behind a gate (the GPU's
+ * time alone, without the host's cost of submitting the call) and, as a
+ * pipeline would run them, calls back to back; small ones as calls
+ * inside a replayed CUDA graph.  The last column is the host's time to
+ * enqueue a call.
  *
  * usage: bench_quant [reps] [shape-substring] [mode-substring]
  * (the filters pick rows of the table, e.g. for a profiler; a shape
@@ -240,8 +243,9 @@ int main(int argc, char **argv)
            "idle stream (the\n#   GPU starts it when the host has submitted "
            "it); small shapes: per call of %d\n#   in a replayed graph\n",
            CALLS_PER_GRAPH);
-    printf("# queued: one call per event pair, enqueued behind a gate before "
-           "the GPU reaches it\n#   (the GPU's time alone)%s\n",
+    printf("# queued (large shapes): one call per event pair, enqueued "
+           "behind a gate before\n#   the GPU reaches it (the GPU's time "
+           "alone)%s\n",
            bench_can_queue(&r) ? "" : "; not run: no stream memory operations");
     printf("# b2b: %d calls back to back per event pair, per call (large "
            "shapes)\n# host: us of host time to enqueue one call\n", BATCH);
@@ -288,7 +292,7 @@ int main(int argc, char **argv)
                    modes[k].name, ms * 1e3, gbs, 100.0 * gbs / ceiling,
                    static_ms > 0 ? ms / static_ms : 1.0);
             double bytes = bytes_per_elem(&modes[k]) * (double)(rows * cols);
-            if (bench_can_queue(&r)) {
+            if (!small && bench_can_queue(&r)) {
                 double q = bench_time_queued(&r, run_job, &j, 3, reps);
                 printf("  %9.2f %6.1f%%", q * 1e3,
                        100.0 * bytes / (q * 1e-3) / 1e9 / ceiling);
