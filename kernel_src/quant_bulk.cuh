@@ -264,8 +264,82 @@ FP4RT_DEV void qb_block(const fp4rt_qparams &p, const fp4rt_raw16 &raw,
                  : "memory");
 }
 
+/* A finite block's scale code and codes without 4over6, as
+ * fp4rt_block_quantize_enc gives them, in a straight line: scale code 0
+ * (codes 0) is a mask, not a branch. */
+FP4RT_DEV fp4rt_u32 qb_finite_block(const float x[FP4RT_SF_VEC], float vmax,
+                                    float s_enc6, const qb_enc_lookup &enc,
+                                    fp4rt_u32 c[2])
+{
+    fp4rt_u32 sf = fp4rt_e4m3(vmax * s_enc6);
+    float e = enc(sf);
+    fp4rt_u32 keep = sf ? 0xFFFFFFFFu : 0u;
+#if !FP4RT_HAS_E2M1_CVT
+    c[0] = (fp4rt_magnitudes8(x, e) | fp4rt_sign_nibbles8(x)) & keep;
+    c[1] = (fp4rt_magnitudes8(x + 8, e) | fp4rt_sign_nibbles8(x + 8)) & keep;
+#else
+    c[0] = c[1] = 0u;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
+        c[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * e, x[2 * i + 1] * e)
+                     << (8 * (i & 3));
+    c[0] &= keep;
+    c[1] &= keep;
+#endif
+    return sf;
+}
+
+/*
+ * Blocks j and j + QB_CONSUMERS of a stage (at and at + QB_CONSUMERS
+ * blocks), without 4over6.  When both are finite (nearly always) they go
+ * through one straight line of code, so that a warp has two independent
+ * chains of work to issue from; otherwise each goes through qb_block.
+ * One block at a time, the 16 consumer warps of a multiprocessor left
+ * its issue slots idle a third of the time (Nsight Compute, H200,
+ * 16384 x 7168: 5.6 cycles a warp between instructions); in pairs the
+ * GPU time of a linear 16384 x 7168 run went from 80.7-81.3 to 79.5-79.7
+ * us, of 8192 x 4096 from 29.5 to 28.8-29.2 us.
+ */
+FP4RT_DEV void qb_pair(const fp4rt_qparams &p, fp4rt_u32 at,
+                       fp4rt_u8 *code_at, fp4rt_u32 scale_at, float s_enc6,
+                       float s_dec, fp4rt_u32 table, int count,
+                       fp4rt_u32 *nonfinite)
+{
+    const fp4rt_u32 next = QB_CONSUMERS * QB_BLOCK_BYTES;
+    fp4rt_u8 *code_next = code_at + QB_CONSUMERS * (FP4RT_SF_VEC / 2);
+    fp4rt_raw16 r0 = qb_load(at), r1 = qb_load(at + next);
+    float x0[FP4RT_SF_VEC], x1[FP4RT_SF_VEC];
+    int f0, f1;
+    fp4rt_unpack16(r0, x0);
+    fp4rt_unpack16(r1, x1);
+    float m0 = fp4rt_raw_vmax(r0, x0, &f0);
+    float m1 = fp4rt_raw_vmax(r1, x1, &f1);
+    if (f0 & f1) {
+        qb_enc_lookup enc(table);
+        fp4rt_u32 c0[2], c1[2];
+        fp4rt_u32 sf0 = qb_finite_block(x0, m0, s_enc6, enc, c0);
+        fp4rt_u32 sf1 = qb_finite_block(x1, m1, s_enc6, enc, c1);
+        *(uint2 *)code_at = make_uint2(c0[0], c0[1]);
+        *(uint2 *)code_next = make_uint2(c1[0], c1[1]);
+        asm volatile("st.shared.u8 [%0], %1;" :: "r"(scale_at), "r"(sf0)
+                     : "memory");
+        asm volatile("st.shared.u8 [%0], %1;"
+                     :: "r"(scale_at + QB_CONSUMERS), "r"(sf1) : "memory");
+        return;
+    }
+    qb_block<false>(p, r0, code_at, scale_at, s_enc6, s_dec, table, count,
+                    nonfinite);
+    qb_block<false>(p, r1, code_next, scale_at + QB_CONSUMERS, s_enc6, s_dec,
+                    table, count, nonfinite);
+}
+
+#ifndef FP4RT_QB_PAIRS
+#define FP4RT_QB_PAIRS 1
+#endif
+
 /* The consumer warps: thread c takes blocks c, c + QB_CONSUMERS, ... of
- * each tile; the codes follow the blocks' row-major order. */
+ * each tile (two at a time without 4over6); the codes follow the blocks'
+ * row-major order. */
 template <bool ADAPT>
 FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
                           const char *stages, fp4rt_u64 *full,
@@ -288,7 +362,15 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         mbar_wait(&full[s], (k / FP4RT_QB_STAGES) & 1u);
         fp4rt_u32 stage = ring + s * FP4RT_QB_TILE_BYTES;
         fp4rt_u32 scale_at = sbuf + s * QB_TILE_BLOCKS;
-        for (fp4rt_u32 j = c; j < n; j += QB_CONSUMERS) {
+        fp4rt_u32 j = c;
+        if (!ADAPT && FP4RT_QB_PAIRS) {
+            for (; j + QB_CONSUMERS < n; j += 2 * QB_CONSUMERS) {
+                qb_pair(p, stage + j * QB_BLOCK_BYTES, code_at, scale_at + j,
+                        s_enc6, s_dec, table, count, &nonfinite);
+                code_at += 2 * QB_CONSUMERS * (FP4RT_SF_VEC / 2);
+            }
+        }
+        for (; j < n; j += QB_CONSUMERS) {
             qb_block<ADAPT>(p, qb_load(stage + j * QB_BLOCK_BYTES), code_at,
                             scale_at + j, s_enc6, s_dec, table, count,
                             &nonfinite);

@@ -117,24 +117,33 @@ FP4RT_DEV float fp4rt_round_to_input(float v)
 #define FP4RT_F16_EXP_ONES 0x7C00u
 
 #if FP4RT_IN_DTYPE == FP4RT_DT_BF16
-#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.bf16x2 %0, %0, %1;"
+#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.bf16x2 %0, %1, %2;"
 #else
-#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.f16x2 %0, %0, %1;"
+#define FP4RT_MAXABS2 "max.NaN.xorsign.abs.f16x2 %0, %1, %2;"
 #endif
 
+/* The maxima are taken pairwise, as a tree: the result's magnitude is the
+ * same in any order (only its sign bit, unused, depends on it), and the
+ * dependent chain is 3 deep rather than 8. */
 FP4RT_DEV float fp4rt_raw_vmax(const fp4rt_raw16 &r, const float x[FP4RT_SF_VEC],
                                int *finite)
 {
 #if FP4RT_IN_DTYPE != FP4RT_DT_F32 && FP4RT_CC >= 86
     (void)x;
-    fp4rt_u32 m = r.v[0].x;
+    fp4rt_u32 w[4 * FP4RT_RAW_VECS];
 #pragma unroll
     for (int k = 0; k < FP4RT_RAW_VECS; k++) {
-        fp4rt_u32 w[4] = { r.v[k].x, r.v[k].y, r.v[k].z, r.v[k].w };
-#pragma unroll
-        for (int i = 0; i < 4; i++)
-            asm(FP4RT_MAXABS2 : "+r"(m) : "r"(w[i]));
+        w[4 * k] = r.v[k].x;
+        w[4 * k + 1] = r.v[k].y;
+        w[4 * k + 2] = r.v[k].z;
+        w[4 * k + 3] = r.v[k].w;
     }
+#pragma unroll
+    for (int step = 1; step < 4 * FP4RT_RAW_VECS; step *= 2)
+#pragma unroll
+        for (int i = 0; i + step < 4 * FP4RT_RAW_VECS; i += 2 * step)
+            asm(FP4RT_MAXABS2 : "=r"(w[i]) : "r"(w[i]), "r"(w[i + step]));
+    fp4rt_u32 m = w[0];
     fp4rt_u32 top = max((m >> 16) & 0x7FFFu, m & 0x7FFFu);
 #if FP4RT_IN_DTYPE == FP4RT_DT_BF16
     *finite = top < FP4RT_BF16_EXP_ONES;
