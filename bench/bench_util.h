@@ -281,11 +281,6 @@ static inline double bench_copy_bw(bench_rig *r, size_t bytes, double *queued)
     return 2.0 * (double)bytes / (ms * 1e-3) / 1e9;
 }
 
-static inline double bench_copy_ceiling(bench_rig *r, size_t bytes)
-{
-    return bench_copy_bw(r, bytes, NULL);
-}
-
 /* Write-only bandwidth in GB/s (a memset): what a kernel that mostly
  * writes, such as a dequantizer, can reach at best. */
 static inline fp4rt_status bench_memset_fn(void *user, void *stream)

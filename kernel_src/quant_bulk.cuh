@@ -274,18 +274,9 @@ FP4RT_DEV fp4rt_u32 qb_finite_block(const float x[FP4RT_SF_VEC], float vmax,
     fp4rt_u32 sf = fp4rt_e4m3(vmax * s_enc6);
     float e = enc(sf);
     fp4rt_u32 keep = sf ? 0xFFFFFFFFu : 0u;
-#if !FP4RT_HAS_E2M1_CVT
-    c[0] = (fp4rt_magnitudes8(x, e) | fp4rt_sign_nibbles8(x)) & keep;
-    c[1] = (fp4rt_magnitudes8(x + 8, e) | fp4rt_sign_nibbles8(x + 8)) & keep;
-#else
-    c[0] = c[1] = 0u;
-#pragma unroll
-    for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
-        c[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * e, x[2 * i + 1] * e)
-                     << (8 * (i & 3));
+    fp4rt_block_codes_scaled(x, e, 1, c);
     c[0] &= keep;
     c[1] &= keep;
-#endif
     return sf;
 }
 

@@ -315,16 +315,12 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
 #endif
 #endif
 
-/* The 16 codes of a block with scale code sf and its encode scale enc
- * (fp4rt_block_enc), packed 8 to a word.  finite: the block holds no NaN
- * or Inf (fp4rt_block_finite). */
-FP4RT_DEV void fp4rt_block_codes_enc(const float x[FP4RT_SF_VEC],
-                                     fp4rt_u32 sf, float enc, int finite,
-                                     fp4rt_u32 out[2])
+/* The 16 codes of a block under a nonzero encode scale enc, packed 8 to
+ * a word.  finite: the block holds no NaN or Inf (fp4rt_block_finite). */
+FP4RT_DEV void fp4rt_block_codes_scaled(const float x[FP4RT_SF_VEC],
+                                        float enc, int finite,
+                                        fp4rt_u32 out[2])
 {
-    out[0] = out[1] = 0u;
-    if (sf == 0u)
-        return;
 #if !FP4RT_HAS_E2M1_CVT
     if (finite) {
         out[0] = fp4rt_magnitudes8(x, enc) | fp4rt_sign_nibbles8(x);
@@ -334,10 +330,23 @@ FP4RT_DEV void fp4rt_block_codes_enc(const float x[FP4RT_SF_VEC],
 #else
     (void)finite;
 #endif
+    out[0] = out[1] = 0u;
 #pragma unroll
     for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
         out[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * enc, x[2 * i + 1] * enc)
                        << (8 * (i & 3));
+}
+
+/* The 16 codes of a block with scale code sf and its encode scale enc
+ * (fp4rt_block_enc), packed 8 to a word: all 0 for scale code 0. */
+FP4RT_DEV void fp4rt_block_codes_enc(const float x[FP4RT_SF_VEC],
+                                     fp4rt_u32 sf, float enc, int finite,
+                                     fp4rt_u32 out[2])
+{
+    out[0] = out[1] = 0u;
+    if (sf == 0u)
+        return;
+    fp4rt_block_codes_scaled(x, enc, finite, out);
 }
 
 /* The encode scale of a scale code (fp4rt_block_enc, 0 for code 0), one
