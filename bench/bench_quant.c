@@ -286,12 +286,11 @@ int main(int argc, char **argv)
                               : bench_time(&r, run_job, &j, 5, reps);
             if (k == 1 || (k == 0 && !static_ms))
                 static_ms = ms;
-            double gbs = bytes_per_elem(&modes[k]) * (double)(rows * cols) /
-                         (ms * 1e-3) / 1e9;
+            double bytes = bytes_per_elem(&modes[k]) * (double)(rows * cols);
+            double gbs = bytes / (ms * 1e-3) / 1e9;
             printf("%-12s %-14s %10.2f %9.0f %6.1f%% %9.2f", shape,
                    modes[k].name, ms * 1e3, gbs, 100.0 * gbs / ceiling,
                    static_ms > 0 ? ms / static_ms : 1.0);
-            double bytes = bytes_per_elem(&modes[k]) * (double)(rows * cols);
             if (!small && bench_can_queue(&r)) {
                 double q = bench_time_queued(&r, run_job, &j, 3, reps);
                 printf("  %9.2f %6.1f%%", q * 1e3,
