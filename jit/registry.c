@@ -21,6 +21,7 @@ static const char *const q1d_entries[] = { "fp4rt_quant1d",
                                            "fp4rt_quant1d_tensor_small_4o6",
                                            "fp4rt_quant1d_tensor_grid",
                                            "fp4rt_quant1d_tensor_grid_4o6",
+                                           "fp4rt_quant1d_4o6_regs",
                                            NULL };
 static const char *const qglu_entries[] = { "fp4rt_quant1d_glu",
                                             "fp4rt_quant1d_glu_4o6",

@@ -48,7 +48,9 @@ enum {
     FP4RT_Q_SMALL = 5,          /* quant1d only: per-tensor, one block */
     FP4RT_Q_SMALL_4OVER6 = 6,   /* quant1d only: the same, 4over6 */
     FP4RT_Q_GRID = 7,           /* quant1d only: per-tensor, cooperative */
-    FP4RT_Q_GRID_4OVER6 = 8     /* quant1d only: the same, 4over6 */
+    FP4RT_Q_GRID_4OVER6 = 8,    /* quant1d only: the same, 4over6 */
+    FP4RT_Q_4OVER6_REGS = 9     /* quant1d only: 4over6, loads in
+                                 * registers (runs of few units a warp) */
 };
 enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_ROWSCALE_4OVER6 = 1,
        FP4RT_Q_ROWSCALE_GLU = 2, FP4RT_Q_ROWSCALE_GLU_4OVER6 = 3,

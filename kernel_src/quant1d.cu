@@ -31,17 +31,18 @@ FP4RT_DEV fp4rt_i64 row_groups(const fp4rt_qparams &p)
 /*
  * One thread per 16-element block, consecutive lanes on consecutive
  * blocks, so that a warp's code stores (8 bytes a lane) and scale stores
- * are contiguous runs.  A warp takes a unit of p.bpi (1 or SEGS) groups
- * of 32 blocks of one row a step: lane l has blocks l, l + 32, ...  The
- * row is resolved and S_dec derived once per unit, and the unit's loads
- * are all issued before any arithmetic.
+ * are contiguous runs.  A warp takes a unit of p.bpi (1 or SEGS; always 1
+ * where SPAN is 1) groups of 32 blocks of one row a step: lane l has
+ * blocks l, l + 32, ...  The row is resolved and S_dec derived once per
+ * unit, and the unit's loads are all issued before any arithmetic.
  */
-template <bool ADAPT>
+template <bool ADAPT, int SPAN>
 FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
     int *off = smem, *pad = group_pad(smem, p);
-    int per_span = p.bpi, kb = (int)p.kb;
+    float *enc = group_enc(smem, p);
+    int per_span = SPAN == 1 ? 1 : p.bpi, kb = (int)p.kb;
     fp4rt_i64 warps = warp_count();
     /* per_span is 1 or SEGS: no division by a run-time value. */
     fp4rt_i64 upr = per_span == 1 ? row_groups(p)
@@ -49,7 +50,7 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
     unit_walk w = unit_start_in(upr, warp_id());
     fp4rt_grid_enter();
     if (p.num_experts)
-        load_groups(p, off, pad);
+        load_groups(p, off, pad, enc);
     fp4rt_i64 rows = fp4rt_run_rows(p);
     unit_step s = unit_steps(walk_rows(p, rows), upr, p.reverse, warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
@@ -61,16 +62,16 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
             continue;
         int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
                     lane;
-        fp4rt_raw16 raw[SEGS];
+        fp4rt_raw16 raw[SPAN];
 #pragma unroll
-        for (int k = 0; k < SEGS; k++) {
+        for (int k = 0; k < SPAN; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
             if (k < per_span && block < kb)
                 raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
         }
-        lane_row_scale(p, lr, s_static);
+        lane_row_scale(p, lr, s_static, enc);
 #pragma unroll
-        for (int k = 0; k < SEGS; k++) {
+        for (int k = 0; k < SPAN; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
             if (k < per_span && block < kb)
                 quant_lane_block<ADAPT>(p, lr, block, raw[k], &nonfinite);
@@ -129,23 +130,23 @@ FP4RT_DEV void cp_async_wait_oldest()
 }
 
 /* Starts the copies of this thread's blocks of unit w into slot (a group
- * is committed even when there is nothing to copy). */
+ * is committed even when there is nothing to copy).  The input row is the
+ * launch row whether or not an expert holds it (resolve_row), so the
+ * copies need not wait for the expert offsets. */
 FP4RT_DEV void pipe_issue(const fp4rt_qparams &p, const unit_walk &w,
-                          const unit_step &s, fp4rt_i64 rows, const int *off,
-                          const int *pad, pipe_slot &slot)
+                          const unit_step &s, pipe_slot &slot)
 {
     if (unit_live(w, s)) {
-        row_ref ref = resolve_row(p, unit_row(w, s), rows, off, pad);
         int first = (int)unit_in_row(w, s) * PIPE_G * BLOCKS_PER_GROUP +
                     (int)(threadIdx.x & (FP4RT_WARP - 1));
         const char *row = (const char *)p.input +
-                          ref.m * p.in_stride * FP4RT_ELEM_BYTES;
+                          unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;
 #pragma unroll
         for (int j = 0; j < PIPE_G; j++) {
             int block = first + j * BLOCKS_PER_GROUP;
             const uint4 *src = (const uint4 *)(row + block * FP4RT_SF_VEC *
                                                          FP4RT_ELEM_BYTES);
-            if (ref.m >= 0 && block < p.kb) {
+            if (block < p.kb) {
 #pragma unroll
                 for (int v = 0; v < FP4RT_RAW_VECS; v++)
                     cp_async16(&slot[j][v][threadIdx.x], src + v);
@@ -161,37 +162,39 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
     extern __shared__ int smem[];
     __shared__ pipe_slot ring[PIPE_S];
     int *off = smem, *pad = group_pad(smem, p);
+    float *enc = group_enc(smem, p);
     fp4rt_i64 warps = warp_count();
     fp4rt_i64 upr = (row_groups(p) + PIPE_G - 1) / PIPE_G;
     unit_walk in = unit_start_in(upr, warp_id()), out = in;
     fp4rt_grid_enter();
-    if (p.num_experts)
-        load_groups(p, off, pad);
     fp4rt_i64 rows = fp4rt_run_rows(p);
     unit_step s = unit_steps(walk_rows(p, rows), upr, p.reverse, warps);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
-    float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
-    fp4rt_u32 nonfinite = 0;
 
 #pragma unroll
     for (int k = 0; k < PIPE_S - 1; k++) {
-        pipe_issue(p, in, s, rows, off, pad, ring[k]);
+        pipe_issue(p, in, s, ring[k]);
         if (unit_live(in, s))
             unit_next(in, s);
     }
+    /* The expert offsets are read while the first units' copies fly. */
+    if (p.num_experts)
+        load_groups(p, off, pad, enc);
+    float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
+    fp4rt_u32 nonfinite = 0;
     int slot = 0, islot = PIPE_S - 1;
     for (; unit_live(out, s); unit_next(out, s)) {
-        pipe_issue(p, in, s, rows, off, pad, ring[islot]);
+        pipe_issue(p, in, s, ring[islot]);
         if (unit_live(in, s))
             unit_next(in, s);
         islot = islot + 1 == PIPE_S ? 0 : islot + 1;
         cp_async_wait_oldest();
         int cur = slot;
         slot = slot + 1 == PIPE_S ? 0 : slot + 1;
-        lane_row lr = lane_row_at(p, unit_row(out, s), rows, off, pad,
-                                  s_static);
+        lane_row lr = lane_row_place(p, unit_row(out, s), rows, off, pad);
         if (lr.ref.m == ROW_SKIP)
             continue;
+        lane_row_scale(p, lr, s_static, enc);
         int first = (int)unit_in_row(out, s) * PIPE_G * BLOCKS_PER_GROUP +
                     lane;
 #pragma unroll
@@ -210,9 +213,9 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
     fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
 }
-#define QUANT1D_4O6 quant1d_pipe
+#define QUANT1D_4O6(a) quant1d_pipe<a>
 #else
-#define QUANT1D_4O6 quant1d_spans
+#define QUANT1D_4O6(a) quant1d_spans<a, SEGS>
 #endif
 
 /* Resident blocks the register budget is set for (3: 80 registers, 24
@@ -234,14 +237,25 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
-    quant1d_spans<false>(p);
+    quant1d_spans<false, SEGS>(p);
 }
 
 extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6(const fp4rt_qparams p)
 {
-    QUANT1D_4O6<true>(p);
+    QUANT1D_4O6(true)(p);
+}
+
+/* 4over6 with the loads in registers, for runs whose warps take one unit
+ * or few: the ring's copies then hide nothing, and its shared memory
+ * (sized for FP4RT_Q_THREADS) would limit the thread blocks of
+ * NARROW_THREADS that a multiprocessor holds. */
+extern "C" __global__ void
+__launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
+fp4rt_quant1d_4o6_regs(const fp4rt_qparams p)
+{
+    quant1d_spans<true, 1>(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -295,8 +309,7 @@ FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
 #pragma unroll
     for (int k = 0; k < HELD; k++)
         if (row[k] >= 0)
-            quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, NULL,
-                                                   NULL, s_enc),
+            quant_lane_block<ADAPT>(p, lane_row_at(p, row[k], rows, s_enc),
                                     col[k], raw[k], &nonfinite);
     if (pad_words)
         fp4rt_zero_pad_units(p, rows, i, n, pad_words);

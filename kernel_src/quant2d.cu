@@ -145,8 +145,8 @@ fp4rt_quant2d(const fp4rt_qparams p)
             fp4rt_block_codes(x, sf[j], s_dec, finite, c[j]);
         }
         if (wide && first + TILES_HELD <= tiles) {
-            lane_row lr = lane_row_at(p, tr[0] * FP4RT_SF_VEC + l, rows, NULL,
-                                      NULL, s_enc);
+            lane_row lr = lane_row_at(p, tr[0] * FP4RT_SF_VEC + l, rows,
+                                      s_enc);
             uint4 *at = (uint4 *)(lr.codes + tc[0] * (FP4RT_SF_VEC / 2));
             at[0] = make_uint4(c[0][0], c[0][1], c[1][0], c[1][1]);
             at[1] = make_uint4(c[2][0], c[2][1], c[3][0], c[3][1]);
@@ -158,8 +158,8 @@ fp4rt_quant2d(const fp4rt_qparams p)
         for (int j = 0; j < TILES_HELD; j++)
             if (j < per && first + j < tiles)
                 store_tile(p,
-                           lane_row_at(p, tr[j] * FP4RT_SF_VEC + l, rows, NULL,
-                                       NULL, s_enc),
+                           lane_row_at(p, tr[j] * FP4RT_SF_VEC + l, rows,
+                                       s_enc),
                            tc[j], c[j], sf[j]);
     }
     fp4rt_zero_pad_rows(p, rows, thread_id(), thread_count());

@@ -20,7 +20,7 @@ FP4RT_DEV void quant_row(const fp4rt_qparams &p, fp4rt_i64 r)
 {
     __shared__ float scratch[32];
     int kb = (int)p.kb, t = (int)threadIdx.x, n = (int)blockDim.x;
-    lane_row lr = lane_row_at(p, r, r + 1, NULL, NULL, 1.0f);
+    lane_row lr = lane_row_at(p, r, r + 1, 1.0f);
     fp4rt_raw16 raw[ROW_HELD];
     float v = 0.0f;
 #pragma unroll
