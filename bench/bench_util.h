@@ -99,34 +99,6 @@ static inline double bench_elapsed_ms(bench_rig *r)
 
 typedef fp4rt_status (*bench_fn)(void *user, void *stream);
 
-/* Median milliseconds per call of fn, after warm-up calls, when `per`
- * calls run back to back between each pair of events. */
-static inline double bench_time_calls(bench_rig *r, bench_fn fn, void *user,
-                                      int warmup, int per, int reps)
-{
-    double *t = malloc((size_t)reps * sizeof *t);
-    for (int i = 0; i < warmup; i++)
-        BENCH_OK(fn(user, r->stream));
-    for (int i = 0; i < reps; i++) {
-        r->api->cuEventRecord(r->start, r->stream);
-        for (int k = 0; k < per; k++)
-            BENCH_OK(fn(user, r->stream));
-        r->api->cuEventRecord(r->stop, r->stream);
-        t[i] = bench_elapsed_ms(r) / per;
-    }
-    double m = bench_median(t, reps);
-    free(t);
-    return m;
-}
-
-/* Median milliseconds of one call of fn, each timed by its own pair of
- * events, after warm-up calls. */
-static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
-                                int warmup, int reps)
-{
-    return bench_time_calls(r, fn, user, warmup, 1, reps);
-}
-
 /* Whether bench_time_queued can run (the driver has stream memory
  * operations). */
 static inline int bench_can_queue(const bench_rig *r)
@@ -155,6 +127,40 @@ static inline void bench_gate_open(bench_rig *r)
                             "memset"));
 }
 
+/* Median milliseconds per call of fn, after warm-up calls, when `per`
+ * calls run back to back between each pair of events; with gated, the
+ * stream is held at the gate until they are enqueued (bench_time_queued). */
+static inline double bench_time_calls(bench_rig *r, bench_fn fn, void *user,
+                                      int warmup, int per, int reps,
+                                      int gated)
+{
+    double *t = malloc((size_t)reps * sizeof *t);
+    for (int i = 0; i < warmup; i++)
+        BENCH_OK(fn(user, r->stream));
+    for (int i = 0; i < reps; i++) {
+        if (gated)
+            bench_gate_close(r);
+        r->api->cuEventRecord(r->start, r->stream);
+        for (int k = 0; k < per; k++)
+            BENCH_OK(fn(user, r->stream));
+        r->api->cuEventRecord(r->stop, r->stream);
+        if (gated)
+            bench_gate_open(r);
+        t[i] = bench_elapsed_ms(r) / per;
+    }
+    double m = bench_median(t, reps);
+    free(t);
+    return m;
+}
+
+/* Median milliseconds of one call of fn, each timed by its own pair of
+ * events, after warm-up calls. */
+static inline double bench_time(bench_rig *r, bench_fn fn, void *user,
+                                int warmup, int reps)
+{
+    return bench_time_calls(r, fn, user, warmup, 1, reps, 0);
+}
+
 /*
  * Median milliseconds of one call of fn, each timed by its own pair of
  * events, with the stream held at a gate until the call is enqueued: the
@@ -166,20 +172,7 @@ static inline void bench_gate_open(bench_rig *r)
 static inline double bench_time_queued(bench_rig *r, bench_fn fn, void *user,
                                        int warmup, int reps)
 {
-    double *t = malloc((size_t)reps * sizeof *t);
-    for (int i = 0; i < warmup; i++)
-        BENCH_OK(fn(user, r->stream));
-    for (int i = 0; i < reps; i++) {
-        bench_gate_close(r);
-        r->api->cuEventRecord(r->start, r->stream);
-        BENCH_OK(fn(user, r->stream));
-        r->api->cuEventRecord(r->stop, r->stream);
-        bench_gate_open(r);
-        t[i] = bench_elapsed_ms(r);
-    }
-    double m = bench_median(t, reps);
-    free(t);
-    return m;
+    return bench_time_calls(r, fn, user, warmup, 1, reps, 1);
 }
 
 /* Median host microseconds to enqueue one call of fn, `per` calls at a
@@ -209,7 +202,7 @@ static inline double bench_host_us(bench_rig *r, bench_fn fn, void *user,
 static inline double bench_time_batch(bench_rig *r, bench_fn fn, void *user,
                                       int per, int reps)
 {
-    return bench_time_calls(r, fn, user, per, per, reps);
+    return bench_time_calls(r, fn, user, per, per, reps, 0);
 }
 
 /* Median milliseconds per call when `per_graph` calls of fn are captured
