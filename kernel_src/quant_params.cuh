@@ -34,8 +34,11 @@
  * padded starts (int [e + 1] each), then the experts' S_enc (float [e]). */
 #define FP4RT_Q_GROUP_SMEM(e) ((3 * (e) + 2) * 4)
 /* The swizzled padding of a grouped run is zeroed in chunks of this many
- * units (of 16 or 4 bytes) of one expert's band, a chunk to a warp. */
-#define FP4RT_Q_PAD_CHUNK_UNITS 128
+ * units (of 16 or 4 bytes) of one expert's band, a chunk to a warp (a
+ * multiple of 32). */
+#ifndef FP4RT_Q_PAD_CHUNK_UNITS
+#define FP4RT_Q_PAD_CHUNK_UNITS 256
+#endif
 /* Segment kernels (amax, dequantize): a warp covers a segment of 256
  * contiguous elements of a row, and keeps this many segments in flight;
  * the plain 1D quantizer takes as many groups of 32 blocks a step. */

@@ -97,13 +97,14 @@ FP4RT_DEV void fp4rt_zero_pad_rows(const fp4rt_qparams &p, fp4rt_i64 rows,
  * from its padded start pad[e] (see load_groups).  The units of each
  * expert's last band go in chunks of FP4RT_Q_PAD_CHUNK_UNITS, a chunk to
  * a warp at a time, lane l on units l, l + 32, ... of it: a warp reads the
- * expert's offsets once for 4 stores a lane.  The chunks go from the
- * launch's last warp back: the first warps have the quantized units (a
- * unit a warp), so most of the padding goes to warps that have none
- * (H200, grouped 128 x 7168, 64 experts under graph replay: 4.6 us,
- * against 5.1 from the first warp on and 5.1 with a unit a thread).
- * Threads i, i + n, ... come in whole warps (n a multiple of 32); the
- * chunks of a launch are fewer than 2^31 (K < 2^24, E <= 1024). */
+ * expert's offsets once for many stores a lane.  With 16-byte units, a
+ * lane's units all hold the same rows (a chunk starts at a multiple of
+ * 32 units, a slice of a tile), so which of their words are padding is
+ * known once per chunk.  The chunks go from the launch's last warp back:
+ * the first warps have the quantized units (a unit a warp), so the
+ * padding goes to warps that have none.  Threads i, i + n, ... come in
+ * whole warps (n a multiple of 32); the chunks of a launch are fewer than
+ * 2^31 (K < 2^24, E <= 1024). */
 FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
                                      const int *pad, fp4rt_i64 i,
                                      fp4rt_i64 n)
@@ -127,11 +128,32 @@ FP4RT_DEV void fp4rt_zero_group_pads(const fp4rt_qparams &p, const int *off,
             continue;
         fp4rt_i64 band = (pad[e] + count - first) / FP4RT_SWZ_ROWS;
         fp4rt_u32 *s = (fp4rt_u32 *)p.scales + band * words;
+        fp4rt_u32 u0 = q * FP4RT_Q_PAD_CHUNK_UNITS + lane;
+        if (uw == 4) {
+            /* Rows lane + 32 k of the band in word k of each unit. */
+            int all = (int)lane >= first;
 #pragma unroll
-        for (int k = 0; k < FP4RT_Q_PAD_CHUNK_UNITS / FP4RT_WARP; k++) {
-            fp4rt_u32 u = q * FP4RT_Q_PAD_CHUNK_UNITS + k * FP4RT_WARP + lane;
-            if (u < units)
-                zero_band_unit(s, first, u, uw);
+            for (int k = 0; k < FP4RT_Q_PAD_CHUNK_UNITS / FP4RT_WARP; k++) {
+                fp4rt_u32 u = u0 + k * FP4RT_WARP;
+                if (u >= units)
+                    break;
+                uint4 *at = (uint4 *)(s + 4 * (fp4rt_u64)u);
+                if (all) {
+                    *at = make_uint4(0u, 0u, 0u, 0u);
+                } else {
+#pragma unroll
+                    for (int w = 1; w < 4; w++)
+                        if ((int)lane + 32 * w >= first)
+                            ((fp4rt_u32 *)at)[w] = 0u;
+                }
+            }
+        } else {
+#pragma unroll
+            for (int k = 0; k < FP4RT_Q_PAD_CHUNK_UNITS / FP4RT_WARP; k++) {
+                fp4rt_u32 u = u0 + k * FP4RT_WARP;
+                if (u < units)
+                    zero_band_unit(s, first, u, uw);
+            }
         }
     }
 }

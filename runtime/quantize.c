@@ -19,6 +19,7 @@
  * against 2.8, SwiGLU 2.5 against 3.0; no slower at 128 x 7168). */
 #define NARROW_BELOW_BLOCKS_PER_SM 2
 #define NARROW_THREADS 64
+#define WARP_THREADS 32
 
 struct fp4rt_quantizer {
     fp4rt_context *ctx;
@@ -302,23 +303,29 @@ static int64_t round_up(int64_t v, int64_t to)
     return (v + to - 1) / to * to;
 }
 
-/* Threads that zero the swizzled layout's padding rows (whole 128-row
- * bands of four-column tiles, one band per expert when grouped) at
- * PAD_WORDS_PER_THREAD words each: a small run is quantized by few
- * threads, and its padding is the larger part of what it writes.  (A
- * grouped launch's warps take the padding in chunks of 16 words a lane,
- * from the launch's last warp back, so that the warps past the quantized
- * units take most of it; a launch of 4 times fewer threads, each with
- * its chunk, was slower: H200, grouped 128 x 7168, 5.5 against 4.6 us.) */
+/* Threads that zero the swizzled layout's padding rows (a whole 128-row
+ * band of four-column tiles) at PAD_WORDS_PER_THREAD words each: a small
+ * run is quantized by few threads, and its padding is the larger part of
+ * what it writes. */
 #define PAD_WORDS_PER_THREAD 4
 
+/* A grouped launch zeroes each expert's last band in chunks of
+ * FP4RT_Q_PAD_CHUNK_UNITS 16-byte units, a chunk to a warp, from the
+ * launch's last warp back: it has a warp a chunk past the warps of its
+ * quantized units, so that no warp does both (H200, grouped 128 x 7168,
+ * 64 experts under graph replay: 3.9 us with chunks of 256 units, 4.0
+ * with 512, 4.6 with 1024; 4.6 before, with chunks of 128 units that
+ * the quantizing warps shared). */
 static int64_t pad_threads(const fp4rt_qdesc *q)
 {
     if (q->d.scale_layout != FP4RT_SCALE_SWIZZLED)
         return 0;
     int64_t words = (q->kb + 3) / 4 * FP4RT_SWZ_ROWS;
-    int64_t bands = q->grouped ? q->d.num_experts : 1;
-    return bands * words / PAD_WORDS_PER_THREAD;
+    if (!q->grouped)
+        return words / PAD_WORDS_PER_THREAD;
+    int64_t chunks = (words / 4 + FP4RT_Q_PAD_CHUNK_UNITS - 1) /
+                     FP4RT_Q_PAD_CHUNK_UNITS;
+    return q->d.num_experts * chunks * WARP_THREADS;
 }
 
 static int64_t max64(int64_t a, int64_t b)
@@ -355,7 +362,7 @@ static int64_t segments(int64_t cols)
 /* Threads for spans of segments: a warp takes a span a step. */
 static int64_t span_threads(int64_t spans)
 {
-    return spans * 32;
+    return spans * WARP_THREADS;
 }
 
 /* Blocks per work item of a 1D launch. */
@@ -507,7 +514,9 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
     } else {
         int64_t threads = uses_segments(q) ? span_threads(p->items)
                                            : p->items;
-        threads = max64(threads, pad_threads(q));
+        threads = q->grouped ? round_up(threads, WARP_THREADS) +
+                                   pad_threads(q)
+                             : max64(threads, pad_threads(q));
         if (threads < (int64_t)qz->ctx->sm_count * NARROW_BELOW_BLOCKS_PER_SM *
                           FP4RT_Q_THREADS) {
             d.block[0] = NARROW_THREADS;
