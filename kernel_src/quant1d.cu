@@ -31,18 +31,18 @@ FP4RT_DEV fp4rt_i64 row_groups(const fp4rt_qparams &p)
 /*
  * One thread per 16-element block, consecutive lanes on consecutive
  * blocks, so that a warp's code stores (8 bytes a lane) and scale stores
- * are contiguous runs.  A warp takes a unit of p.bpi (1 or SEGS; always 1
- * where SPAN is 1) groups of 32 blocks of one row a step: lane l has
- * blocks l, l + 32, ...  The row is resolved and S_dec derived once per
- * unit, and the unit's loads are all issued before any arithmetic.
+ * are contiguous runs.  A warp takes a unit of p.bpi (1 or SEGS) groups
+ * of 32 blocks of one row a step: lane l has blocks l, l + 32, ...  The
+ * row is resolved and S_dec derived once per unit, and the unit's loads
+ * are all issued before any arithmetic.
  */
-template <bool ADAPT, int SPAN>
+template <bool ADAPT>
 FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
 {
     extern __shared__ int smem[];
     int *off = smem, *pad = group_pad(smem, p);
     float *enc = group_enc(smem, p);
-    int per_span = SPAN == 1 ? 1 : p.bpi, kb = (int)p.kb;
+    int per_span = p.bpi, kb = (int)p.kb;
     fp4rt_i64 warps = warp_count();
     /* per_span is 1 or SEGS: no division by a run-time value. */
     fp4rt_i64 upr = per_span == 1 ? row_groups(p)
@@ -62,20 +62,71 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
             continue;
         int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
                     lane;
-        fp4rt_raw16 raw[SPAN];
+        fp4rt_raw16 raw[SEGS];
 #pragma unroll
-        for (int k = 0; k < SPAN; k++) {
+        for (int k = 0; k < SEGS; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
             if (k < per_span && block < kb)
                 raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
         }
         lane_row_scale(p, lr, s_static, enc);
 #pragma unroll
-        for (int k = 0; k < SPAN; k++) {
+        for (int k = 0; k < SEGS; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
             if (k < per_span && block < kb)
                 quant_lane_block<ADAPT>(p, lr, block, raw[k], &nonfinite);
         }
+    }
+    fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+/*
+ * The same, a group of 32 blocks a unit, for runs that one wave covers
+ * (fp4rt_quant1d_4o6_regs).  They have fewer than 2^31 units, so the walk
+ * counts in 32 bits, and it goes forward over the bound's rows, whatever
+ * p.reverse says: the first unit's input address is then known before
+ * the wait for the grid before, and its load goes out right after it,
+ * before the expert offsets are read (quant1d_glu_pairs does the same).
+ */
+template <bool ADAPT>
+FP4RT_DEV void quant1d_groups(const fp4rt_qparams &p)
+{
+    extern __shared__ int smem[];
+    int *off = smem, *pad = group_pad(smem, p);
+    float *enc = group_enc(smem, p);
+    int kb = (int)p.kb, lane = threadIdx.x & (FP4RT_WARP - 1);
+    fp4rt_u32 upr = (fp4rt_u32)row_groups(p), warps = (fp4rt_u32)warp_count();
+    fp4rt_u32 i = (fp4rt_u32)warp_id();
+    fp4rt_u32 r = i / upr, q = i - r * upr;
+    fp4rt_u32 dr = warps / upr, dq = warps - dr * upr;
+    int block = (int)q * BLOCKS_PER_GROUP + lane;
+    const char *in = (const char *)p.input +
+                     (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
+    fp4rt_grid_enter();
+    float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    fp4rt_raw16 raw;
+    int loaded = r < rows && block < kb;
+    if (loaded)
+        raw = fp4rt_load16(in, (fp4rt_i64)block * FP4RT_SF_VEC);
+    if (p.num_experts)
+        load_groups(p, off, pad, enc);
+    fp4rt_u32 nonfinite = 0;
+    for (; r < rows; r += dr, q += dq, r += q >= upr, q -= q >= upr ? upr : 0) {
+        block = (int)q * BLOCKS_PER_GROUP + lane;
+        if (!loaded && block < kb) {
+            in = (const char *)p.input +
+                 (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
+            raw = fp4rt_load16(in, (fp4rt_i64)block * FP4RT_SF_VEC);
+        }
+        loaded = 0;
+        lane_row lr = lane_row_place(p, r, rows, off, pad);
+        if (lr.ref.m == ROW_SKIP)
+            continue;
+        lane_row_scale(p, lr, s_static, enc);
+        if (block < kb)
+            quant_lane_block<ADAPT>(p, lr, block, raw, &nonfinite);
     }
     fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
@@ -215,7 +266,7 @@ FP4RT_DEV void quant1d_pipe(const fp4rt_qparams &p)
 }
 #define QUANT1D_4O6(a) quant1d_pipe<a>
 #else
-#define QUANT1D_4O6(a) quant1d_spans<a, SEGS>
+#define QUANT1D_4O6(a) quant1d_spans<a>
 #endif
 
 /* Resident blocks the register budget is set for (3: 80 registers, 24
@@ -237,7 +288,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_MIN_BLOCKS)
 fp4rt_quant1d(const fp4rt_qparams p)
 {
-    quant1d_spans<false, SEGS>(p);
+    quant1d_spans<false>(p);
 }
 
 extern "C" __global__ void
@@ -255,7 +306,7 @@ extern "C" __global__ void
 __launch_bounds__(FP4RT_Q_THREADS, FP4RT_Q1D_4O6_MIN_BLOCKS)
 fp4rt_quant1d_4o6_regs(const fp4rt_qparams p)
 {
-    quant1d_spans<true, 1>(p);
+    quant1d_groups<true>(p);
 }
 
 /* ------------------------------------------------------------------ */
