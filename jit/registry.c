@@ -25,7 +25,8 @@ static const char *const q1d_entries[] = { "fp4rt_quant1d",
                                            NULL };
 static const char *const qglu_entries[] = { "fp4rt_quant1d_glu",
                                             "fp4rt_quant1d_glu_4o6",
-                                            "fp4rt_amax_glu", NULL };
+                                            "fp4rt_amax_glu",
+                                            "fp4rt_quant1d_glu_pairs", NULL };
 static const char *const qrows_entries[] = {
     "fp4rt_quant1d_rowscale", "fp4rt_quant1d_rowscale_4o6",
     "fp4rt_quant1d_rowscale_glu", "fp4rt_quant1d_rowscale_glu_4o6", NULL

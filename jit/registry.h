@@ -37,8 +37,8 @@ enum {
 };
 
 /* Entry points of the quant1d and quantglu modules (the same order in
- * both), of quantrows (plain and 4over6, then both with SwiGLU), of
- * quant2d and of dequant. */
+ * both for the first three; then each has its own), of quantrows (plain
+ * and 4over6, then both with SwiGLU), of quant2d and of dequant. */
 enum {
     FP4RT_Q_PLAIN = 0,          /* 1x16 blocks */
     FP4RT_Q_4OVER6 = 1,         /* 1x16 blocks, 4over6 */
@@ -52,6 +52,7 @@ enum {
     FP4RT_Q_4OVER6_REGS = 9     /* quant1d only: 4over6, loads in
                                  * registers (runs of few units a warp) */
 };
+enum { FP4RT_Q_GLU_PAIRS = 3 };  /* quantglu: plain, two lanes a block */
 enum { FP4RT_Q_ROWSCALE = 0, FP4RT_Q_ROWSCALE_4OVER6 = 1,
        FP4RT_Q_ROWSCALE_GLU = 2, FP4RT_Q_ROWSCALE_GLU_4OVER6 = 3,
        FP4RT_Q_TILE = 0, FP4RT_DQ_DEQUANT = 0 };

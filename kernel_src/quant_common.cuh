@@ -245,13 +245,19 @@ FP4RT_DEV float fp4rt_block_vmax(const float x[FP4RT_SF_VEC])
 
 /* NaN or Inf among the block's values: 0 * x is NaN exactly then (an FMA
  * a value, on the FP32 pipe). */
-FP4RT_DEV int fp4rt_block_finite(const float x[FP4RT_SF_VEC])
+template <int N>
+FP4RT_DEV int fp4rt_finite(const float *x)
 {
     float acc = 0.0f;
 #pragma unroll
-    for (int i = 0; i < FP4RT_SF_VEC; i++)
+    for (int i = 0; i < N; i++)
         acc = fmaf(x[i], 0.0f, acc);
     return acc == acc;
+}
+
+FP4RT_DEV int fp4rt_block_finite(const float x[FP4RT_SF_VEC])
+{
+    return fp4rt_finite<FP4RT_SF_VEC>(x);
 }
 
 FP4RT_DEV fp4rt_u32 fp4rt_prmt(fp4rt_u32 a, fp4rt_u32 b, fp4rt_u32 sel)
@@ -323,26 +329,32 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
 #endif
 #endif
 
+/* The codes of x[0..7] under a nonzero encode scale enc, packed in a
+ * word.  finite: the 8 values hold no NaN or Inf. */
+FP4RT_DEV fp4rt_u32 fp4rt_codes8_scaled(const float *x, float enc,
+                                        int finite)
+{
+#if !FP4RT_HAS_E2M1_CVT
+    if (finite)
+        return fp4rt_magnitudes8(x, enc) | fp4rt_sign_nibbles8(x);
+#else
+    (void)finite;
+#endif
+    fp4rt_u32 out = 0u;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        out |= fp4rt_e2m1x2(x[2 * i] * enc, x[2 * i + 1] * enc) << (8 * i);
+    return out;
+}
+
 /* The 16 codes of a block under a nonzero encode scale enc, packed 8 to
  * a word.  finite: the block holds no NaN or Inf (fp4rt_block_finite). */
 FP4RT_DEV void fp4rt_block_codes_scaled(const float x[FP4RT_SF_VEC],
                                         float enc, int finite,
                                         fp4rt_u32 out[2])
 {
-#if !FP4RT_HAS_E2M1_CVT
-    if (finite) {
-        out[0] = fp4rt_magnitudes8(x, enc) | fp4rt_sign_nibbles8(x);
-        out[1] = fp4rt_magnitudes8(x + 8, enc) | fp4rt_sign_nibbles8(x + 8);
-        return;
-    }
-#else
-    (void)finite;
-#endif
-    out[0] = out[1] = 0u;
-#pragma unroll
-    for (int i = 0; i < FP4RT_SF_VEC / 2; i++)
-        out[i >> 2] |= fp4rt_e2m1x2(x[2 * i] * enc, x[2 * i + 1] * enc)
-                       << (8 * (i & 3));
+    out[0] = fp4rt_codes8_scaled(x, enc, finite);
+    out[1] = fp4rt_codes8_scaled(x + 8, enc, finite);
 }
 
 /* The 16 codes of a block with scale code sf and its encode scale enc

@@ -190,17 +190,23 @@ typedef struct fp4rt_raw_glu {
     fp4rt_raw16 a, b;
 } fp4rt_raw_glu;
 
+/* The input column of output column j0's gate: (j0 / G) * 2G + j0 % G.
+ * Past the first run, G is a power of two (the halves' G is K, and
+ * interleaved runs are powers of two), so no division is needed. */
+FP4RT_DEV fp4rt_i64 fp4rt_glu_gate(fp4rt_i64 j0, fp4rt_i64 g)
+{
+    if (j0 < g)
+        return j0;
+    int shift = __ffsll(g) - 1;
+    return j0 + ((j0 >> shift) << shift);
+}
+
 FP4RT_DEV fp4rt_raw_glu fp4rt_load_glu(const char *row, fp4rt_i64 j0,
                                        fp4rt_i64 g)
 {
     fp4rt_raw_glu r;
     if (g >= FP4RT_SF_VEC) {
-        /* (j0 / G) * 2G + j0 % G, dividing only where it must: halves
-         * (j0 < G) and runs of a power of two take none. */
-        fp4rt_i64 q = j0 < g ? 0
-                    : (g & (g - 1)) == 0 ? j0 >> __popcll(g - 1)
-                                         : j0 / g;
-        fp4rt_i64 gate = j0 + q * g;
+        fp4rt_i64 gate = fp4rt_glu_gate(j0, g);
         r.a = fp4rt_load16(row, gate);
         r.b = fp4rt_load16(row, gate + g);
     } else {
@@ -215,13 +221,31 @@ FP4RT_DEV fp4rt_raw_glu fp4rt_load_glu(const char *row, fp4rt_i64 j0,
 /* Input index of output k's gate within the 32 values, runs of G. */
 #define FP4RT_GATE_AT(k, G) (((k) / (G)) * 2 * (G) + (k) % (G))
 
+/* The SwiGLU outputs of N gates a and ups b, each rounded to the input
+ * dtype.  They are computed without branches; where an operand is outside
+ * the flat division's bounds, all N are computed again by the exact
+ * form. */
+template <int N>
+FP4RT_DEV void fp4rt_swiglu_rounded(const float *a, const float *b,
+                                    float *h)
+{
+    int slow = 0;
+#pragma unroll
+    for (int k = 0; k < N; k++)
+        h[k] = fp4rt_round_to_input(fp4rt_swiglu_flat(a[k], b[k], &slow));
+    if (slow) {
+#pragma unroll
+        for (int k = 0; k < N; k++)
+            h[k] = fp4rt_round_to_input(fp4rt_swiglu(a[k], b[k]));
+    }
+}
+
 /* 16 SwiGLU outputs, each rounded to the input dtype; *nonfinite counts
  * the non-finite gate and up inputs.  For G >= 16, a holds 16 gates and b
  * 16 ups (the G = 16 pattern); for G < 16 they hold 32 interleaved
  * values.  The run length is a run-time value, so each output picks its
- * gate and up among the five patterns with selects, not branches.  The
- * outputs are computed without branches; a block with an operand outside
- * the flat division's bounds is computed again, by the exact form. */
+ * gate and up among the five patterns with selects, not branches
+ * (fp4rt_swiglu_rounded computes them). */
 FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
                            float h[FP4RT_SF_VEC], int count,
                            fp4rt_u32 *nonfinite)
@@ -253,15 +277,61 @@ FP4RT_DEV void fp4rt_glu16(const fp4rt_raw_glu &r, fp4rt_i64 g,
         }
     }
     /* a: the 16 gates, b: the 16 ups. */
-    int slow = 0;
+    fp4rt_swiglu_rounded<16>(a, b, h);
+}
+
+/* Where the stored input behind the 8 outputs from output column j0 (a
+ * multiple of 8) is: with runs of G >= 16, 8 gates at *gate and 8 ups at
+ * *up; with G <= 8, the 16 contiguous input elements that hold both, 8 at
+ * *gate and 8 at *up.  Either way output k's gate is value
+ * FP4RT_GATE_AT(k, min(G, 8)) of the 16 (fp4rt_load_glu8), its up G'
+ * values on. */
+#define FP4RT_HALF_VECS (FP4RT_RAW_VECS / 2)
+
+FP4RT_DEV void fp4rt_glu8_at(const char *row, fp4rt_i64 j0, fp4rt_i64 g,
+                             const char **gate, const char **up)
+{
+    fp4rt_i64 col = fp4rt_glu_gate(j0, g);    /* 2 j0 for G <= 8 */
+    *gate = row + col * FP4RT_ELEM_BYTES;
+    *up = row + (col + (g > 8 ? g : 8)) * FP4RT_ELEM_BYTES;
+}
+
+FP4RT_DEV fp4rt_raw16 fp4rt_load_glu8(const char *gate, const char *up)
+{
+    fp4rt_raw<FP4RT_HALF_VECS> a = fp4rt_load<FP4RT_HALF_VECS>(gate, 0);
+    fp4rt_raw<FP4RT_HALF_VECS> b = fp4rt_load<FP4RT_HALF_VECS>(up, 0);
+    fp4rt_raw16 r;
 #pragma unroll
-    for (int k = 0; k < 16; k++)
-        h[k] = fp4rt_round_to_input(fp4rt_swiglu_flat(a[k], b[k], &slow));
-    if (slow) {
-#pragma unroll
-        for (int k = 0; k < 16; k++)
-            h[k] = fp4rt_round_to_input(fp4rt_swiglu(a[k], b[k]));
+    for (int k = 0; k < FP4RT_HALF_VECS; k++) {
+        r.v[k] = a.v[k];
+        r.v[FP4RT_HALF_VECS + k] = b.v[k];
     }
+    return r;
+}
+
+/* The 8 SwiGLU outputs of fp4rt_load_glu8's values, as fp4rt_glu16. */
+FP4RT_DEV void fp4rt_glu8(const fp4rt_raw16 &r, fp4rt_i64 g, float h[8],
+                          int count, fp4rt_u32 *nonfinite)
+{
+    float x[16], gate[8], up[8];
+    fp4rt_unpack16(r, x);
+    if (count)
+        *nonfinite += fp4rt_count16(x);
+    if (g >= 8) {
+        /* runs of 8 and more: the common case takes no selects */
+        fp4rt_swiglu_rounded<8>(x, x + 8, h);
+        return;
+    }
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+        gate[k] = g == 1 ? x[FP4RT_GATE_AT(k, 1)]
+                : g == 2 ? x[FP4RT_GATE_AT(k, 2)]
+                         : x[FP4RT_GATE_AT(k, 4)];
+        up[k] = g == 1 ? x[FP4RT_GATE_AT(k, 1) + 1]
+              : g == 2 ? x[FP4RT_GATE_AT(k, 2) + 2]
+                       : x[FP4RT_GATE_AT(k, 4) + 4];
+    }
+    fp4rt_swiglu_rounded<8>(gate, up, h);
 }
 
 #endif /* FP4RT_QUANT_INPUT_CUH */

@@ -643,6 +643,83 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
 }
 
 /* ------------------------------------------------------------------ */
+/* Fused SwiGLU, two lanes a block                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * For runs of one block a thread (small batches, bound by each thread's
+ * chain of work): a pair of adjacent lanes takes a block, 8 outputs each,
+ * so that a thread's chain halves and twice the warps share the work.
+ * The pair's maximum is exchanged by a shuffle; each lane writes its 4
+ * code bytes, the first its scale.  A unit is half a block: a row has
+ * 2 kb, and both halves of a block always fall to the lanes of a pair
+ * (the thread count is even).  Such runs have fewer than 2^31 units (the
+ * launcher takes this kernel for small runs only), so the walk counts in
+ * 32 bits, and it goes forward over the bound's rows, whatever p.reverse
+ * says: the first unit's input address is then known before the wait for
+ * the grid before, and its loads go out right after it, before the expert
+ * offsets are read.
+ */
+FP4RT_DEV void glu_pair_at(const fp4rt_qparams &p, fp4rt_u32 r, fp4rt_u32 q,
+                           const char **gate, const char **up)
+{
+    const char *row = (const char *)p.input +
+                      (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
+    fp4rt_glu8_at(row, (fp4rt_i64)q * 8, p.granularity, gate, up);
+}
+
+FP4RT_DEV void quant1d_glu_pairs(const fp4rt_qparams &p)
+{
+    extern __shared__ int smem[];
+    int *off = smem, *pad = group_pad(smem, p);
+    float *enc = group_enc(smem, p);
+    fp4rt_u32 upr = 2 * (fp4rt_u32)p.kb, threads = (fp4rt_u32)thread_count();
+    fp4rt_u32 i = (fp4rt_u32)thread_id();
+    fp4rt_u32 r = i / upr, q = i - r * upr;
+    fp4rt_u32 dr = threads / upr, dq = threads - dr * upr;
+    const char *gate, *up;
+    glu_pair_at(p, r, q, &gate, &up);
+    fp4rt_grid_enter();
+    float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
+    fp4rt_i64 rows = fp4rt_run_rows(p);
+    fp4rt_raw16 raw;
+    int loaded = r < rows;
+    if (loaded)
+        raw = fp4rt_load_glu8(gate, up);
+    if (p.num_experts)
+        load_groups(p, off, pad, enc);
+    int count = p.nonfinite != 0;
+    unsigned pair = 3u << (threadIdx.x & (FP4RT_WARP - 2));
+    fp4rt_u32 nonfinite = 0;
+    for (; r < rows; r += dr, q += dq, r += q >= upr, q -= q >= upr ? upr : 0) {
+        if (!loaded) {
+            glu_pair_at(p, r, q, &gate, &up);
+            raw = fp4rt_load_glu8(gate, up);
+        }
+        loaded = 0;
+        lane_row lr = lane_row_place(p, r, rows, off, pad);
+        if (lr.ref.m < 0)
+            continue;
+        lane_row_scale(p, lr, s_static, enc);
+        float h[8];
+        fp4rt_glu8(raw, p.granularity, h, count, &nonfinite);
+        /* The block's max |h| (NaN ignored); the codes' path needs only
+         * this lane's values to be finite. */
+        float vmax = fp4rt_vmax<8>(h);
+        vmax = fmaxf(vmax, __shfl_xor_sync(pair, vmax, 1));
+        fp4rt_u32 sf = fp4rt_e4m3(vmax * lr.s_enc6);
+        fp4rt_u32 c = sf ? fp4rt_codes8_scaled(h, fp4rt_block_enc(sf, lr.s_dec),
+                                               fp4rt_finite<8>(h))
+                         : 0u;
+        *(fp4rt_u32 *)(lr.codes + q * 4) = c;
+        if (!(q & 1))
+            store_scale_lane(p, lr, (int)(q >> 1), sf);
+    }
+    fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
+    fp4rt_count_nonfinite(p, nonfinite);
+}
+
+/* ------------------------------------------------------------------ */
 /* Per-tensor amax                                                     */
 /* ------------------------------------------------------------------ */
 

@@ -32,8 +32,12 @@ struct fp4rt_quantizer {
     int main_resident;           /* blocks of main_fn a multiprocessor holds */
     int narrow_resident;         /* the same, of NARROW_THREADS */
     int amax_resident;
-    fp4rt_cu_function regs_fn;   /* 4over6 1D: loads in registers, for
-                                  * runs a wave of it covers */
+    fp4rt_cu_function regs_fn;   /* runs of a block a thread (bpi 1):
+                                  * 4over6 1D with its loads in registers
+                                  * (runs a wave of it covers), or SwiGLU
+                                  * two threads a block */
+    int regs_lanes;              /* its threads a work item */
+    int regs_wave;               /* 1: only for runs one wave covers */
     int regs_resident, regs_narrow_resident;
     fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
     int bulk_resident;
@@ -153,9 +157,16 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     qz->narrow_resident = fp4rt_resident_blocks(
         qz->ctx, qz->main_fn, NARROW_THREADS, qz->grouped_smem,
         FALLBACK_BLOCKS_PER_SM);
-    if (module == FP4RT_MOD_QUANT1D + (size_t)qz->q.d.input_dtype &&
-        entry == FP4RT_Q_4OVER6) {
+    size_t dtype = (size_t)qz->q.d.input_dtype;
+    if (module == FP4RT_MOD_QUANT1D + dtype && entry == FP4RT_Q_4OVER6) {
         qz->regs_fn = fns[FP4RT_Q_4OVER6_REGS];
+        qz->regs_lanes = WARP_THREADS;   /* a warp a unit */
+        qz->regs_wave = 1;
+    } else if (module == FP4RT_MOD_QUANTGLU + dtype && entry == FP4RT_Q_PLAIN) {
+        qz->regs_fn = fns[FP4RT_Q_GLU_PAIRS];
+        qz->regs_lanes = 2;
+    }
+    if (qz->regs_fn) {
         qz->regs_resident = fp4rt_resident_blocks(
             qz->ctx, qz->regs_fn, FP4RT_Q_THREADS, qz->grouped_smem,
             FALLBACK_BLOCKS_PER_SM);
@@ -476,15 +487,20 @@ static unsigned bulk_grid(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
     return tiles < 1 ? 1u : (unsigned)tiles;
 }
 
-/* The 4over6 kernel with its loads in registers takes runs that one wave
- * of it covers, a unit a warp: the ring of the other one then hides no
- * load, and its shared memory halves the warps a multiprocessor holds
- * (H200, 4over6 MAE, 128 x 7168 under graph replay: 3.9 against 4.5 us). */
+/* Runs of a block a thread take regs_fn (H200, 128 x 7168 under graph
+ * replay).  The 4over6 kernel with its loads in registers takes those
+ * that one wave of it covers, a unit a warp: the ring of the other one
+ * then hides no load, and its shared memory halves the warps a
+ * multiprocessor holds (4over6 MAE: 3.7 against 4.5 us).  SwiGLU takes
+ * two threads a block for all of them (3.9 against 4.2 us; 1 x 7168: 1.8
+ * against 2.6). */
 static int use_regs(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
 {
     return qz->regs_fn && p->bpi == 1 &&
-           span_threads(p->items) <= (int64_t)qz->ctx->sm_count *
-                                         qz->regs_resident * FP4RT_Q_THREADS;
+           (!qz->regs_wave ||
+            p->items * qz->regs_lanes <= (int64_t)qz->ctx->sm_count *
+                                             qz->regs_resident *
+                                             FP4RT_Q_THREADS);
 }
 
 static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
@@ -512,8 +528,9 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
         int64_t pad_blocks = (pad_threads(q) + d.block[0] - 1) / d.block[0];
         d.grid[0] = (unsigned)max64(rows, pad_blocks);
     } else {
-        int64_t threads = uses_segments(q) ? span_threads(p->items)
-                                           : p->items;
+        int64_t threads = regs ? p->items * qz->regs_lanes
+                          : uses_segments(q) ? span_threads(p->items)
+                                             : p->items;
         threads = q->grouped ? round_up(threads, WARP_THREADS) +
                                    pad_threads(q)
                              : max64(threads, pad_threads(q));

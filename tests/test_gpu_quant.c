@@ -27,6 +27,44 @@ static void check_case(fp4rt_context *ctx, const fp4rt_st_case *c,
         diag("%s", why);
 }
 
+/* The kernels of small runs: SwiGLU two lanes a block (each run length's
+ * pattern, every dtype, per-tensor, grouped, scales on 4 bytes), 4over6
+ * with its loads in registers (grouped too), and grouped padding in
+ * chunks past the quantizing warps. */
+static void run_small_kernels(fp4rt_context *ctx)
+{
+    static const int64_t runs[] = { 0, 1, 2, 4, 8, 16, 64 };
+    fp4rt_st_case g;
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        g = fp4rt_st_fixed_case((fp4rt_dtype)(i % 3), 128, 2048,
+                                (fp4rt_scale_layout)(i % 2),
+                                i % 4 == 3 ? FP4RT_GLOBAL_PER_TENSOR
+                                           : FP4RT_GLOBAL_STATIC);
+        g.desc.fusion = runs[i] ? FP4RT_FUSION_SWIGLU_INTERLEAVED
+                                : FP4RT_FUSION_SWIGLU_HALVES;
+        g.desc.swiglu_granularity = runs[i];
+        g.seed = 7 + i;
+        check_case(ctx, &g, "");
+    }
+    static const int64_t grouped_rows[] = { 1, 128, 1000 };
+    for (size_t i = 0; i < 3; i++)
+        for (int f = 0; f < 3; f++) {
+            g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, grouped_rows[i], 7168,
+                                    FP4RT_SCALE_SWIZZLED,
+                                    FP4RT_GLOBAL_STATIC);
+            g.desc.num_experts = i ? 64 : 3;
+            if (f == 1) {
+                g.desc.fusion = FP4RT_FUSION_SWIGLU_INTERLEAVED;
+                g.desc.swiglu_granularity = 4;
+            } else if (f == 2) {
+                g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
+            }
+            g.scale_offset = i == 2 && f == 1 ? 4 : 0;
+            g.seed = 31 + 3 * i + (unsigned long long)f;
+            check_case(ctx, &g, "");
+        }
+}
+
 static void run_fixed(fp4rt_context *ctx)
 {
     /* The benchmark shapes, every input dtype and layout. */
@@ -126,6 +164,7 @@ static void run_fixed(fp4rt_context *ctx)
     g.desc.e4m3_max = 448;
     g.profile = FP4RT_ST_RANDOM;
     check_case(ctx, &g, "");
+    run_small_kernels(ctx);
 }
 
 /* ------------------------------------------------------------------ */
