@@ -57,9 +57,12 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_u32 nonfinite = 0;
     for (; unit_live(w, s); unit_next(w, s)) {
-        lane_row lr = lane_row_place(p, unit_row(w, s), rows, off, pad);
-        if (lr.ref.m == ROW_SKIP)
-            continue;
+        /* The loads first: a grouped row's expert (a search of the
+         * offsets) is found while they fly.  Every row of the walk is in
+         * the input, a row outside the experts too. */
+        fp4rt_i64 r = unit_row(w, s);
+        const char *in = (const char *)p.input +
+                         r * p.in_stride * FP4RT_ELEM_BYTES;
         int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
                     lane;
         fp4rt_raw16 raw[SEGS];
@@ -67,8 +70,11 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
         for (int k = 0; k < SEGS; k++) {
             int block = first + k * BLOCKS_PER_GROUP;
             if (k < per_span && block < kb)
-                raw[k] = fp4rt_load16(lr.in, block * FP4RT_SF_VEC);
+                raw[k] = fp4rt_load16(in, block * FP4RT_SF_VEC);
         }
+        lane_row lr = lane_row_place(p, r, rows, off, pad);
+        if (lr.ref.m == ROW_SKIP)
+            continue;
         lane_row_scale(p, lr, s_static, enc);
 #pragma unroll
         for (int k = 0; k < SEGS; k++) {
