@@ -61,8 +61,7 @@ FP4RT_DEV void quant1d_spans(const fp4rt_qparams &p)
          * offsets) is found while they fly.  Every row of the walk is in
          * the input, a row outside the experts too. */
         fp4rt_i64 r = unit_row(w, s);
-        const char *in = (const char *)p.input +
-                         r * p.in_stride * FP4RT_ELEM_BYTES;
+        const char *in = fp4rt_input_row(p, r);
         int first = (int)unit_in_row(w, s) * per_span * BLOCKS_PER_GROUP +
                     lane;
         fp4rt_raw16 raw[SEGS];
@@ -102,32 +101,27 @@ FP4RT_DEV void quant1d_groups(const fp4rt_qparams &p)
     int *off = smem, *pad = group_pad(smem, p);
     float *enc = group_enc(smem, p);
     int kb = (int)p.kb, lane = threadIdx.x & (FP4RT_WARP - 1);
-    fp4rt_u32 upr = (fp4rt_u32)row_groups(p), warps = (fp4rt_u32)warp_count();
-    fp4rt_u32 i = (fp4rt_u32)warp_id();
-    fp4rt_u32 r = i / upr, q = i - r * upr;
-    fp4rt_u32 dr = warps / upr, dq = warps - dr * upr;
-    int block = (int)q * BLOCKS_PER_GROUP + lane;
-    const char *in = (const char *)p.input +
-                     (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
+    walk32 w = walk32_start((fp4rt_u32)row_groups(p), (fp4rt_u32)warp_id(),
+                            (fp4rt_u32)warp_count());
+    int block = (int)w.q * BLOCKS_PER_GROUP + lane;
+    const char *in = fp4rt_input_row(p, w.r);
     fp4rt_grid_enter();
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_raw16 raw;
-    int loaded = r < rows && block < kb;
+    int loaded = w.r < rows && block < kb;
     if (loaded)
         raw = fp4rt_load16(in, (fp4rt_i64)block * FP4RT_SF_VEC);
     if (p.num_experts)
         load_groups(p, off, pad, enc);
     fp4rt_u32 nonfinite = 0;
-    for (; r < rows; r += dr, q += dq, r += q >= upr, q -= q >= upr ? upr : 0) {
-        block = (int)q * BLOCKS_PER_GROUP + lane;
-        if (!loaded && block < kb) {
-            in = (const char *)p.input +
-                 (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
-            raw = fp4rt_load16(in, (fp4rt_i64)block * FP4RT_SF_VEC);
-        }
+    for (; w.r < rows; walk32_next(w)) {
+        block = (int)w.q * BLOCKS_PER_GROUP + lane;
+        if (!loaded && block < kb)
+            raw = fp4rt_load16(fp4rt_input_row(p, w.r),
+                               (fp4rt_i64)block * FP4RT_SF_VEC);
         loaded = 0;
-        lane_row lr = lane_row_place(p, r, rows, off, pad);
+        lane_row lr = lane_row_place(p, w.r, rows, off, pad);
         if (lr.ref.m == ROW_SKIP)
             continue;
         lane_row_scale(p, lr, s_static, enc);
@@ -196,8 +190,7 @@ FP4RT_DEV void pipe_issue(const fp4rt_qparams &p, const unit_walk &w,
     if (unit_live(w, s)) {
         int first = (int)unit_in_row(w, s) * PIPE_G * BLOCKS_PER_GROUP +
                     (int)(threadIdx.x & (FP4RT_WARP - 1));
-        const char *row = (const char *)p.input +
-                          unit_row(w, s) * p.in_stride * FP4RT_ELEM_BYTES;
+        const char *row = fp4rt_input_row(p, unit_row(w, s));
 #pragma unroll
         for (int j = 0; j < PIPE_G; j++) {
             int block = first + j * BLOCKS_PER_GROUP;
@@ -349,8 +342,7 @@ FP4RT_DEV void quant1d_held(const fp4rt_qparams &p, int i, int n,
         row[k] = b < total ? b / kb : -1;
         col[k] = b - row[k] * kb;
         if (row[k] >= 0)
-            raw[k] = fp4rt_load16((const char *)p.input +
-                                      row[k] * p.in_stride * FP4RT_ELEM_BYTES,
+            raw[k] = fp4rt_load16(fp4rt_input_row(p, row[k]),
                                   (fp4rt_i64)col[k] * FP4RT_SF_VEC);
     }
 #pragma unroll
@@ -685,8 +677,7 @@ fp4rt_amax(const fp4rt_qparams p)
     fp4rt_u64 pol = evict_first_policy();
     for (; unit_live(w, s); unit_next(w, s)) {
         fp4rt_i64 r = unit_row(w, s);
-        const char *row = (const char *)p.input +
-                          r * p.in_stride * FP4RT_ELEM_BYTES;
+        const char *row = fp4rt_input_row(p, r);
         fp4rt_i64 col0 = unit_in_row(w, s) * SEGS * SEG_ELEMS + lane_col;
         int first = r < p.hot_row;
         fp4rt_raw8 raw[SEGS];

@@ -115,9 +115,7 @@ fp4rt_quant2d(const fp4rt_qparams p)
         for (int j = 0; j < TILES_HELD; j++)
             if (j < per && first + j < tiles)
                 raw[j] = fp4rt_load16(
-                    (const char *)p.input +
-                        (tr[j] * FP4RT_SF_VEC + l) * p.in_stride *
-                            FP4RT_ELEM_BYTES,
+                    fp4rt_input_row(p, tr[j] * FP4RT_SF_VEC + l),
                     tc[j] * FP4RT_SF_VEC);
         fp4rt_u32 c[TILES_HELD][2], sf[TILES_HELD];
 #pragma unroll

@@ -126,6 +126,34 @@ FP4RT_DEV fp4rt_i64 unit_in_row(const unit_walk &w, const unit_step &s)
     return s.reverse ? s.upr - 1 - w.q : w.q;
 }
 
+/* The same walk, forward only and in 32 bits, for launches of fewer than
+ * 2^31 units and threads (the small-run kernels): its start and its step
+ * are worked out at once, before any access to global memory. */
+typedef struct walk32 {
+    fp4rt_u32 r, q, upr, dr, dq;
+} walk32;
+
+FP4RT_DEV walk32 walk32_start(fp4rt_u32 upr, fp4rt_u32 i, fp4rt_u32 n)
+{
+    walk32 w;
+    w.upr = upr;
+    w.r = i / upr;
+    w.q = i - w.r * upr;
+    w.dr = n / upr;
+    w.dq = n - w.dr * upr;
+    return w;
+}
+
+FP4RT_DEV void walk32_next(walk32 &w)
+{
+    w.r += w.dr;
+    w.q += w.dq;
+    if (w.q >= w.upr) {
+        w.q -= w.upr;
+        w.r++;
+    }
+}
+
 FP4RT_DEV fp4rt_i64 warp_id()
 {
     return ((fp4rt_i64)blockIdx.x * blockDim.x + threadIdx.x) / FP4RT_WARP;

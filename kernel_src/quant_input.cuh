@@ -44,6 +44,12 @@ FP4RT_DEV fp4rt_raw<VECS> fp4rt_load(const char *row, fp4rt_i64 col)
     return r;
 }
 
+/* Row r of the input (its first element). */
+FP4RT_DEV const char *fp4rt_input_row(const fp4rt_qparams &p, fp4rt_i64 r)
+{
+    return (const char *)p.input + r * p.in_stride * FP4RT_ELEM_BYTES;
+}
+
 /* 16 elements starting at element col of a row (col a multiple of 16). */
 FP4RT_DEV fp4rt_raw16 fp4rt_load16(const char *row, fp4rt_i64 col)
 {

@@ -424,7 +424,7 @@ FP4RT_DEV void quant_item(const fp4rt_qparams &p, fp4rt_i64 m,
                           fp4rt_i64 srow, fp4rt_i64 b0, int nb, float s_enc,
                           fp4rt_u32 *nonfinite)
 {
-    const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    const char *row = fp4rt_input_row(p, m);
     fp4rt_u8 *crow = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
     int count = p.nonfinite != 0;
     fp4rt_u32 word = 0;
@@ -472,7 +472,7 @@ template <bool GLU>
 FP4RT_DEV float item_amax(const fp4rt_qparams &p, fp4rt_i64 m, fp4rt_i64 b0,
                           int nb)
 {
-    const char *row = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    const char *row = fp4rt_input_row(p, m);
     float v = 0.0f, x[FP4RT_SF_VEC];
     fp4rt_u32 unused = 0;
     if (GLU) {
@@ -543,7 +543,7 @@ FP4RT_DEV lane_row lane_row_place(const fp4rt_qparams &p, fp4rt_i64 r,
     lane_row lr;
     lr.ref = resolve_row(p, r, rows, off, pad);
     fp4rt_i64 m = lr.ref.m;
-    lr.in = (const char *)p.input + m * p.in_stride * FP4RT_ELEM_BYTES;
+    lr.in = fp4rt_input_row(p, m);
     lr.codes = (fp4rt_u8 *)p.codes + m * (p.cols / 2);
     lr.scales = (fp4rt_u8 *)p.scales +
                 (p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED
@@ -660,12 +660,11 @@ FP4RT_DEV void quant1d(const fp4rt_qparams &p)
  * the grid before, and its loads go out right after it, before the expert
  * offsets are read.
  */
-FP4RT_DEV void glu_pair_at(const fp4rt_qparams &p, fp4rt_u32 r, fp4rt_u32 q,
+FP4RT_DEV void glu_pair_at(const fp4rt_qparams &p, const walk32 &w,
                            const char **gate, const char **up)
 {
-    const char *row = (const char *)p.input +
-                      (fp4rt_i64)r * p.in_stride * FP4RT_ELEM_BYTES;
-    fp4rt_glu8_at(row, (fp4rt_i64)q * 8, p.granularity, gate, up);
+    fp4rt_glu8_at(fp4rt_input_row(p, w.r), (fp4rt_i64)w.q * 8,
+                  p.granularity, gate, up);
 }
 
 FP4RT_DEV void quant1d_glu_pairs(const fp4rt_qparams &p)
@@ -673,17 +672,15 @@ FP4RT_DEV void quant1d_glu_pairs(const fp4rt_qparams &p)
     extern __shared__ int smem[];
     int *off = smem, *pad = group_pad(smem, p);
     float *enc = group_enc(smem, p);
-    fp4rt_u32 upr = 2 * (fp4rt_u32)p.kb, threads = (fp4rt_u32)thread_count();
-    fp4rt_u32 i = (fp4rt_u32)thread_id();
-    fp4rt_u32 r = i / upr, q = i - r * upr;
-    fp4rt_u32 dr = threads / upr, dq = threads - dr * upr;
+    walk32 w = walk32_start(2 * (fp4rt_u32)p.kb, (fp4rt_u32)thread_id(),
+                            (fp4rt_u32)thread_count());
     const char *gate, *up;
-    glu_pair_at(p, r, q, &gate, &up);
+    glu_pair_at(p, w, &gate, &up);
     fp4rt_grid_enter();
     float s_static = p.num_experts ? 1.0f : *(const float *)p.global_enc;
     fp4rt_i64 rows = fp4rt_run_rows(p);
     fp4rt_raw16 raw;
-    int loaded = r < rows;
+    int loaded = w.r < rows;
     if (loaded)
         raw = fp4rt_load_glu8(gate, up);
     if (p.num_experts)
@@ -691,13 +688,13 @@ FP4RT_DEV void quant1d_glu_pairs(const fp4rt_qparams &p)
     int count = p.nonfinite != 0;
     unsigned pair = 3u << (threadIdx.x & (FP4RT_WARP - 2));
     fp4rt_u32 nonfinite = 0;
-    for (; r < rows; r += dr, q += dq, r += q >= upr, q -= q >= upr ? upr : 0) {
+    for (; w.r < rows; walk32_next(w)) {
         if (!loaded) {
-            glu_pair_at(p, r, q, &gate, &up);
+            glu_pair_at(p, w, &gate, &up);
             raw = fp4rt_load_glu8(gate, up);
         }
         loaded = 0;
-        lane_row lr = lane_row_place(p, r, rows, off, pad);
+        lane_row lr = lane_row_place(p, w.r, rows, off, pad);
         if (lr.ref.m < 0)
             continue;
         lane_row_scale(p, lr, s_static, enc);
@@ -711,9 +708,9 @@ FP4RT_DEV void quant1d_glu_pairs(const fp4rt_qparams &p)
         fp4rt_u32 c = sf ? fp4rt_codes8_scaled(h, fp4rt_block_enc(sf, lr.s_dec),
                                                fp4rt_finite<8>(h))
                          : 0u;
-        *(fp4rt_u32 *)(lr.codes + q * 4) = c;
-        if (!(q & 1))
-            store_scale_lane(p, lr, (int)(q >> 1), sf);
+        *(fp4rt_u32 *)(lr.codes + w.q * 4) = c;
+        if (!(w.q & 1))
+            store_scale_lane(p, lr, (int)(w.q >> 1), sf);
     }
     fp4rt_zero_pads(p, rows, off, pad, thread_id(), thread_count());
     fp4rt_count_nonfinite(p, nonfinite);
