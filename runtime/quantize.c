@@ -467,23 +467,58 @@ static int64_t bulk_tile_blocks(const fp4rt_quantizer *qz)
 }
 
 /* The bulk kernel takes runs of at least a tile per multiprocessor (the
- * register kernel spreads smaller ones wider); it counts its tiles in 32
- * bits (far beyond any real run: 2^31 tiles are 2^44 bytes of input). */
+ * register kernel spreads smaller ones wider).  It counts its tiles in 32
+ * bits, signed: its octet tiles, with a band's padding rows and chunks
+ * down to half full, stay below 2^31 while full tiles are below 2^29 (K
+ * below 2^24); far beyond any real run, 2^29 tiles are 2^44 bytes of
+ * input. */
 static int use_bulk(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
 {
     int64_t tiles = p->rows * p->kb / bulk_tile_blocks(qz);
     return qz->bulk_fn && tiles >= qz->ctx->sm_count &&
-           tiles < ((int64_t)1 << 31);
+           tiles < ((int64_t)1 << 29);
 }
 
-/* One thread block a tile, at most as many as are resident at once. */
+/* The bulk kernel's octet tiles (quant_bulk.cuh: swizzled scales on 16
+ * bytes, K / 16 at least half a chunk) cut the rows into chunks of an
+ * eighth of a tile's blocks, the last one narrower where K / 16 is not a
+ * multiple of that: the count of chunks where they are uneven, else 1. */
+static int64_t bulk_uneven_chunks(const fp4rt_quantizer *qz,
+                                  const fp4rt_qparams *p)
+{
+    int64_t chunk = bulk_tile_blocks(qz) / 8;
+    if (p->scale_layout != FP4RT_QP_LAYOUT_SWIZZLED || (p->scales & 15) ||
+        p->kb < chunk / 2 || p->kb % chunk == 0)
+        return 1;
+    return (p->kb + chunk - 1) / chunk;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* One thread block a tile, at most as many as are resident at once.
+ * Thread blocks take every gridDim.x-th tile, a row's chunks one after
+ * another: with uneven chunks, a grid prime to their count gives each
+ * thread block every chunk in turn.  Else some take only the narrow
+ * ones, and the rest take longer (H200, 16384 x 7168, four chunks a row,
+ * 264 thread blocks: 4over6 MAE 195 us, against 171 in row-major tiles). */
 static unsigned bulk_grid(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
 {
     int64_t tiles = (p->rows * p->kb + bulk_tile_blocks(qz) - 1) /
                     bulk_tile_blocks(qz);
     int64_t cap = (int64_t)qz->ctx->sm_count * qz->bulk_resident;
+    int64_t chunks = bulk_uneven_chunks(qz, p);
     if (tiles > cap)
         tiles = cap;
+    while (tiles > 1 && gcd64(tiles, chunks) != 1)
+        tiles--;
     return tiles < 1 ? 1u : (unsigned)tiles;
 }
 

@@ -65,6 +65,47 @@ static void run_small_kernels(fp4rt_context *ctx)
         }
 }
 
+/* Swizzled runs large enough for the bulk-copy kernel (sm_90 on), which
+ * takes them in tiles of 8 rows that share the layout's 32-byte pieces:
+ * M not a multiple of 128; K / 16 a multiple neither of the 128-block
+ * chunk nor of 4 (a last chunk of 2 blocks, padding columns), or just
+ * above half a chunk; fp32 input (chunks of 64 blocks); padded input
+ * rows; 4over6.  Scales on 4 bytes, not 16, take the row-major tiles. */
+static void run_octet_cases(fp4rt_context *ctx)
+{
+    static const struct {
+        fp4rt_dtype t;
+        int64_t rows, cols, pad;
+        int scale_offset;
+        fp4rt_global_mode mode;
+        fp4rt_adaptive ad;
+    } oct[] = {
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 0, FP4RT_GLOBAL_STATIC,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 4, FP4RT_GLOBAL_STATIC,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_F32, 1200, 4112, 8, 0, FP4RT_GLOBAL_PER_TENSOR,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_F16, 700, 4096, 0, 0, FP4RT_GLOBAL_PER_TENSOR,
+          FP4RT_ADAPTIVE_4OVER6_MSE },
+        { FP4RT_DTYPE_BF16, 2400, 1040, 24, 0, FP4RT_GLOBAL_STATIC,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_BF16, 2400, 1040, 0, 0, FP4RT_GLOBAL_STATIC,
+          FP4RT_ADAPTIVE_4OVER6_MAE },
+    };
+    for (size_t i = 0; i < sizeof oct / sizeof oct[0]; i++) {
+        fp4rt_st_case c = fp4rt_st_fixed_case(oct[i].t, oct[i].rows,
+                                              oct[i].cols,
+                                              FP4RT_SCALE_SWIZZLED,
+                                              oct[i].mode);
+        c.stride_pad = oct[i].pad;
+        c.scale_offset = oct[i].scale_offset;
+        c.desc.adaptive = oct[i].ad;
+        c.seed = 71 + i;
+        check_case(ctx, &c, "");
+    }
+}
+
 static void run_fixed(fp4rt_context *ctx)
 {
     /* The benchmark shapes, every input dtype and layout. */
@@ -99,6 +140,7 @@ static void run_fixed(fp4rt_context *ctx)
                             FP4RT_GLOBAL_STATIC);
     g.scale_offset = 4;
     check_case(ctx, &g, "");
+    run_octet_cases(ctx);
     /* The largest supported experts count, M above 4096, K = 16384. */
     g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 5000, 16384, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
