@@ -3,10 +3,11 @@
  * and fp4rt_quant1d_bulk_4o6, for a static or device-computed S_enc (not
  * grouped) and an input whose rows start on 16 bytes.
  *
- * The run's blocks, in row-major order, are cut into tiles of
- * FP4RT_QB_TILE_BYTES of input.  One producer warp per thread block copies
- * tiles into a ring of FP4RT_QB_STAGES shared-memory stages with
- * cp.async.bulk (one copy a tile for contiguous rows, else one a row
+ * The run is cut into tiles of FP4RT_QB_TILE_BYTES of input: its blocks
+ * in row-major order, or with swizzled scales 8 rows of a 128-row band by
+ * a chunk of each (octet tiles, qb_tiles).  One producer warp per thread
+ * block copies tiles into a ring of FP4RT_QB_STAGES shared-memory stages
+ * with cp.async.bulk (one copy a tile for contiguous rows, else one a row
  * piece), each stage completing an mbarrier ("full") by its byte count;
  * the consumer warps quantize a stage from shared memory and release it
  * ("empty").  The data in flight sits in shared memory, not registers, so
@@ -15,7 +16,8 @@
  * encode scale comes from a table of the 127 scale codes' (one S_dec a
  * launch), not a division.
  *
- * Swizzled padding rows get their zero scales after the tiles.
+ * Octet tiles cover a band's padding rows; with row-major tiles, the
+ * swizzled padding rows get their zero scales after the tiles.
  */
 #ifndef FP4RT_QUANT_BULK_CUH
 #define FP4RT_QUANT_BULK_CUH
