@@ -101,6 +101,7 @@ typedef struct qb_tiling {
     int contiguous;       /* rows follow each other in memory */
     int octets;           /* octet tiles (else flat) */
     fp4rt_u32 chunks;     /* octet tiles: column chunks a row */
+    fp4rt_u32 octs;       /* octet tiles: octets of the run */
 } qb_tiling;
 
 FP4RT_DEV qb_tiling qb_tiles(const fp4rt_qparams &p)
@@ -112,9 +113,10 @@ FP4RT_DEV qb_tiling qb_tiles(const fp4rt_qparams &p)
     t.octets = p.scale_layout == FP4RT_QP_LAYOUT_SWIZZLED &&
                (p.scales & 15) == 0 && p.kb >= QB_OCT_COLS / 2;
     t.chunks = (fp4rt_u32)((p.kb + QB_OCT_COLS - 1) / QB_OCT_COLS);
+    t.octs = (fp4rt_u32)((t.rows + FP4RT_SWZ_ROWS - 1) / FP4RT_SWZ_ROWS) *
+             QB_OCT_BAND;
     if (t.octets)
-        t.tiles = (fp4rt_u32)((t.rows + FP4RT_SWZ_ROWS - 1) / FP4RT_SWZ_ROWS) *
-                  QB_OCT_BAND * t.chunks;
+        t.tiles = t.octs * t.chunks;
     else
         t.tiles = (fp4rt_u32)((t.total + QB_TILE_BLOCKS - 1) / QB_TILE_BLOCKS);
     return t;
@@ -143,49 +145,25 @@ typedef struct qb_octet {
     fp4rt_u32 width;
 } qb_octet;
 
-/* A thread block's octet tiles k = 0, 1, ... (qb_tile_index), as octet and
- * chunk, stepped without a division. */
-typedef struct qb_owalk {
-    fp4rt_i32 oct, chunk, d_oct, d_chunk, chunks;
-} qb_owalk;
-
-FP4RT_DEV qb_owalk qb_owalk_start(const fp4rt_qparams &p, const qb_tiling &t)
+/* A thread block walks its octet tiles k = 0, 1, ... (qb_tile_index) as
+ * octet and chunk (walk32: row and unit) of tile blockIdx.x + k
+ * gridDim.x; with p.reverse, mirrored: the tiles of an octet are its
+ * chunks, so tile T - 1 - i is chunk chunks - 1 - q of octet octs - 1 - r.
+ * (The flat walk sets one up too, unused.) */
+FP4RT_DEV walk32 qb_octet_walk(const qb_tiling &t)
 {
-    qb_owalk w;
-    fp4rt_i32 tile = (fp4rt_i32)qb_tile_index(p, t, 0);
-    fp4rt_i32 n = (fp4rt_i32)t.chunks, g = (fp4rt_i32)gridDim.x;
-    w.chunks = n;
-    w.oct = tile / n;
-    w.chunk = tile - w.oct * n;
-    w.d_oct = g / n;
-    w.d_chunk = g - w.d_oct * n;
-    if (p.reverse) {
-        w.d_oct = -w.d_oct;
-        w.d_chunk = -w.d_chunk;
-    }
-    return w;
+    return walk32_start(t.chunks, blockIdx.x, gridDim.x);
 }
 
-FP4RT_DEV void qb_owalk_next(qb_owalk &w)
-{
-    w.oct += w.d_oct;
-    w.chunk += w.d_chunk;
-    if (w.chunk >= w.chunks) {
-        w.chunk -= w.chunks;
-        w.oct++;
-    } else if (w.chunk < 0) {
-        w.chunk += w.chunks;
-        w.oct--;
-    }
-}
-
-FP4RT_DEV qb_octet qb_octet_of(const fp4rt_qparams &p, const qb_owalk &w)
+FP4RT_DEV qb_octet qb_octet_of(const fp4rt_qparams &p, const qb_tiling &t,
+                               const walk32 &w)
 {
     qb_octet o;
-    fp4rt_u32 oct = (fp4rt_u32)w.oct;
+    fp4rt_u32 oct = p.reverse ? t.octs - 1 - w.r : w.r;
+    fp4rt_u32 chunk = p.reverse ? t.chunks - 1 - w.q : w.q;
     o.row0 = (fp4rt_i64)(oct / QB_OCT_BAND) * FP4RT_SWZ_ROWS +
              2 * (oct % QB_OCT_BAND);
-    o.cb0 = (fp4rt_i64)w.chunk * QB_OCT_COLS;
+    o.cb0 = (fp4rt_i64)chunk * QB_OCT_COLS;
     fp4rt_i64 left = p.kb - o.cb0;
     o.width = left < QB_OCT_COLS ? (fp4rt_u32)left : QB_OCT_COLS;
     return o;
@@ -303,11 +281,11 @@ FP4RT_DEV void qb_copy_octet(const fp4rt_qparams &p, const qb_tiling &t,
  * tile's from the walk stored, which it steps. */
 template <bool OCT>
 FP4RT_DEV void qb_store(const fp4rt_qparams &p, const qb_tiling &t,
-                        fp4rt_u32 k, qb_owalk &stored, fp4rt_u32 s)
+                        fp4rt_u32 k, walk32 &stored, fp4rt_u32 s)
 {
     if (OCT) {
-        qb_store_octet(p, t, qb_octet_of(p, stored), s);
-        qb_owalk_next(stored);
+        qb_store_octet(p, t, qb_octet_of(p, t, stored), s);
+        walk32_next(stored);
         return;
     }
     qb_store_scales(p, t, qb_tile_index(p, t, k), s);
@@ -323,7 +301,7 @@ FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
 {
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     const char *in = (const char *)p.input;
-    qb_owalk copied = qb_owalk_start(p, t), stored = copied;
+    walk32 copied = qb_octet_walk(t), stored = copied;
     fp4rt_u32 k = 0;
     for (; blockIdx.x + k * gridDim.x < t.tiles; k++) {
         fp4rt_u32 s = k % FP4RT_QB_STAGES, round = k / FP4RT_QB_STAGES;
@@ -333,8 +311,8 @@ FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
         }
         char *stage = stages + (size_t)s * FP4RT_QB_TILE_BYTES;
         if (OCT) {
-            qb_copy_octet(p, t, qb_octet_of(p, copied), stage, &full[s]);
-            qb_owalk_next(copied);
+            qb_copy_octet(p, t, qb_octet_of(p, t, copied), stage, &full[s]);
+            walk32_next(copied);
             continue;
         }
         fp4rt_u32 tile = qb_tile_index(p, t, k);
@@ -528,14 +506,14 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     fp4rt_u32 table = fp4rt_smem_addr(qb_enc_table);
     fp4rt_u32 sbuf = fp4rt_smem_addr(qb_scale_buf);
     fp4rt_u32 nonfinite = 0;
-    qb_owalk walk = qb_owalk_start(p, t);
+    walk32 walk = qb_octet_walk(t);
     for (fp4rt_u32 k = 0; blockIdx.x + k * gridDim.x < t.tiles; k++) {
         fp4rt_u32 s = k % FP4RT_QB_STAGES;
         fp4rt_u32 stage = ring + s * FP4RT_QB_TILE_BYTES;
         fp4rt_u32 scale_at = sbuf + s * QB_TILE_BLOCKS;
         if (OCT) {
-            qb_octet o = qb_octet_of(p, walk);
-            qb_owalk_next(walk);
+            qb_octet o = qb_octet_of(p, t, walk);
+            walk32_next(walk);
             fp4rt_u32 w = c / FP4RT_WARP;
             fp4rt_i64 row = qb_slot_row(o, (int)w);
             fp4rt_u32 n = row < t.rows ? o.width : 0;
