@@ -90,7 +90,7 @@ FP4RT_DEV void bulk_copy(void *dst, const void *src, fp4rt_u32 bytes,
  * of each; so every piece is stored whole, once, by one thread.  In flat
  * tiles a piece's 8 words came from tiles ~100 rows apart, 4 bytes a
  * store, and the swizzled runs took 9% longer than linear ones. */
-#define QB_OCT_ROWS 8
+#define QB_OCT_ROWS FP4RT_QB_OCT_ROWS
 #define QB_OCT_COLS (QB_TILE_BLOCKS / QB_OCT_ROWS)
 #define QB_OCT_BAND (FP4RT_SWZ_ROWS / QB_OCT_ROWS)     /* octets a band */
 
@@ -187,11 +187,9 @@ FP4RT_DEV void qb_store_octet(const fp4rt_qparams &p, const qb_tiling &t,
 {
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     const fp4rt_u32 *buf = (const fp4rt_u32 *)qb_scale_buf[s];
-    fp4rt_i64 band = fp4rt_round_up(p.kb, FP4RT_SWZ_COLS) * FP4RT_SWZ_ROWS;
-    fp4rt_u8 *piece = (fp4rt_u8 *)p.scales +
-                      (o.row0 / FP4RT_SWZ_ROWS) * band +
-                      (o.row0 & (FP4RT_SWZ_ROWS / 4 - 1)) * 16 +
-                      (o.cb0 / FP4RT_SWZ_COLS) * FP4RT_SWZ_TILE_BYTES;
+    /* Slot 0's row is in the band's first quarter and cb0 a multiple of
+     * 4: its scale is the first byte of the chunk's first piece. */
+    fp4rt_u8 *piece = (fp4rt_u8 *)p.scales + fp4rt_swz(o.row0, o.cb0, p.kb);
     for (fp4rt_u32 g = lane; 4 * g < o.width; g += FP4RT_WARP) {
         fp4rt_u32 cols = o.width - 4 * g;
         fp4rt_u32 keep = cols >= 4 ? 0xFFFFFFFFu : (1u << (8 * cols)) - 1u;

@@ -127,8 +127,9 @@ FP4RT_DEV fp4rt_i64 unit_in_row(const unit_walk &w, const unit_step &s)
 }
 
 /* The same walk, forward only and in 32 bits, for launches of fewer than
- * 2^31 units and threads (the small-run kernels): its start and its step
- * are worked out at once, before any access to global memory. */
+ * 2^31 units and threads (the small-run kernels, the bulk kernel's octet
+ * tiles): its start and its step are worked out at once, before any
+ * access to global memory. */
 typedef struct walk32 {
     fp4rt_u32 r, q, upr, dr, dq;
 } walk32;

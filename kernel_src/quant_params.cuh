@@ -66,6 +66,7 @@
  * KiB on sm_120 and sm_121 (100 KiB, 99 a block). */
 #define FP4RT_QB_CONSUMER_THREADS 256
 #define FP4RT_QB_TILE_BYTES_FOR(cc) ((cc) >= 120 ? 16384 : 32768)
+#define FP4RT_QB_OCT_ROWS 8          /* rows of an octet tile (swizzled) */
 #define FP4RT_QB_STAGES_FOR(cc) ((cc) >= 120 ? 2 : 3)
 #define FP4RT_QB_SMEM_FOR(cc) \
     (FP4RT_QB_TILE_BYTES_FOR(cc) * FP4RT_QB_STAGES_FOR(cc))

@@ -486,7 +486,7 @@ static int use_bulk(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
 static int64_t bulk_uneven_chunks(const fp4rt_quantizer *qz,
                                   const fp4rt_qparams *p)
 {
-    int64_t chunk = bulk_tile_blocks(qz) / 8;
+    int64_t chunk = bulk_tile_blocks(qz) / FP4RT_QB_OCT_ROWS;
     if (p->scale_layout != FP4RT_QP_LAYOUT_SWIZZLED || (p->scales & 15) ||
         p->kb < chunk / 2 || p->kb % chunk == 0)
         return 1;
