@@ -38,6 +38,8 @@ static const mode modes[] = {
     { "static swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC, 0, 0, 0, 0, 0 },
     { "tensor swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_PER_TENSOR, 0, 0, 0, 0,
       0 },
+    { "tensor lin", FP4RT_SCALE_LINEAR, FP4RT_GLOBAL_PER_TENSOR, 0, 0, 0, 0,
+      0 },
     { "4o6-mae swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC,
       FP4RT_ADAPTIVE_4OVER6_MAE, 0, 0, 0, 0 },
     { "4o6-mse swz", FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC,
@@ -274,7 +276,7 @@ int main(int argc, char **argv)
         }
         bufs b;
         alloc_bufs(ctx, rows, cols, &b);
-        double static_ms = 0.0;
+        double static_ms[2] = { 0.0, 0.0 };
         for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
             job j;
             if (!strstr(modes[k].name, mode_filter) ||
@@ -284,13 +286,18 @@ int main(int argc, char **argv)
             double ms = small ? bench_time_graph(&r, run_job, &j,
                                                  CALLS_PER_GRAPH, reps)
                               : bench_time(&r, run_job, &j, 5, reps);
-            if (k == 1 || (k == 0 && !static_ms))
-                static_ms = ms;
+            /* Against the static run of the same layout where there is
+             * one, else the other. */
+            if (k <= 1)
+                static_ms[modes[k].layout] = ms;
+            double base = static_ms[modes[k].layout]
+                              ? static_ms[modes[k].layout]
+                              : static_ms[!modes[k].layout];
             double bytes = bytes_per_elem(&modes[k]) * (double)(rows * cols);
             double gbs = bytes / (ms * 1e-3) / 1e9;
             printf("%-12s %-14s %10.2f %9.0f %6.1f%% %9.2f", shape,
                    modes[k].name, ms * 1e3, gbs, 100.0 * gbs / ceiling,
-                   static_ms > 0 ? ms / static_ms : 1.0);
+                   base > 0 ? ms / base : 1.0);
             if (!small && bench_can_queue(&r)) {
                 double q = bench_time_queued(&r, run_job, &j, 3, reps);
                 printf("  %9.2f %6.1f%%", q * 1e3,

@@ -106,6 +106,42 @@ static void run_octet_cases(fp4rt_context *ctx)
     }
 }
 
+/* Per-tensor runs the bulk-copy kernel takes go in one cooperative
+ * launch (sm_90 on) whose thread blocks keep their last tiles in the
+ * ring through the grid barrier: fewer tiles than stages a thread block,
+ * linear scales; row pieces (padded input rows); octet tiles with a
+ * narrow last chunk, with fp32 input and 4over6, and with M just above
+ * a band. */
+static void run_tensor_bulk_cases(fp4rt_context *ctx)
+{
+    static const struct {
+        fp4rt_dtype t;
+        int64_t rows, cols, pad;
+        fp4rt_scale_layout layout;
+        fp4rt_adaptive ad;
+    } tb[] = {
+        { FP4RT_DTYPE_BF16, 800, 8192, 0, FP4RT_SCALE_LINEAR,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_BF16, 3000, 2048, 8, FP4RT_SCALE_LINEAR,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_F32, 1000, 7168, 0, FP4RT_SCALE_SWIZZLED,
+          FP4RT_ADAPTIVE_4OVER6_MAE },
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, FP4RT_SCALE_SWIZZLED,
+          FP4RT_ADAPTIVE_OFF },
+        { FP4RT_DTYPE_F16, 130, 16384, 0, FP4RT_SCALE_SWIZZLED,
+          FP4RT_ADAPTIVE_OFF },
+    };
+    for (size_t i = 0; i < sizeof tb / sizeof tb[0]; i++) {
+        fp4rt_st_case c = fp4rt_st_fixed_case(tb[i].t, tb[i].rows,
+                                              tb[i].cols, tb[i].layout,
+                                              FP4RT_GLOBAL_PER_TENSOR);
+        c.stride_pad = tb[i].pad;
+        c.desc.adaptive = tb[i].ad;
+        c.seed = 91 + i;
+        check_case(ctx, &c, "");
+    }
+}
+
 static void run_fixed(fp4rt_context *ctx)
 {
     /* The benchmark shapes, every input dtype and layout. */
@@ -141,6 +177,7 @@ static void run_fixed(fp4rt_context *ctx)
     g.scale_offset = 4;
     check_case(ctx, &g, "");
     run_octet_cases(ctx);
+    run_tensor_bulk_cases(ctx);
     /* The largest supported experts count, M above 4096, K = 16384. */
     g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 5000, 16384, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
@@ -369,6 +406,15 @@ static void graph_tests(fp4rt_context *ctx)
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
     rerun_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most", 1);
     rerun_case(ctx, c, ms_grid, 8, "per-tensor 4over6, plain runs", 0);
+    /* Large runs take the cooperative bulk-copy kernel, smaller ones
+     * the grid kernel or the amax pass: one barrier's generations
+     * advance across both cooperative kernels. */
+    static const int64_t ms_big[] = { 4096, 300, 4096, 7, 2000, 0, 4096 };
+    c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 4096, 4096, FP4RT_SCALE_SWIZZLED,
+                            FP4RT_GLOBAL_PER_TENSOR);
+    rerun_case(ctx, c, ms_big, 7, "per-tensor, 4096 x 4096 at most", 1);
+    rerun_case(ctx, c, ms_big, 7, "per-tensor, plain runs of 4096 x 4096 at "
+               "most", 0);
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 2000, 2048, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
     c.desc.num_experts = 32;
