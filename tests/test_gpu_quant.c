@@ -106,11 +106,10 @@ static void run_octet_cases(fp4rt_context *ctx)
     }
 }
 
-/* Per-tensor runs the bulk-copy kernel takes go in one cooperative
- * launch (sm_90 on) whose thread blocks keep their last tiles in the
- * ring through the grid barrier: fewer tiles than stages a thread block,
- * linear scales; row pieces (padded input rows); octet tiles with a
- * narrow last chunk, with fp32 input and 4over6, and with M just above
+/* Per-tensor runs the bulk-copy kernel takes (sm_90 on): the amax pass,
+ * then the tiles walked from the end.  Fewer tiles than stages a thread
+ * block, linear scales; row pieces (padded input rows); octet tiles with
+ * a narrow last chunk, with fp32 input and 4over6, and with M just above
  * a band. */
 static void run_tensor_bulk_cases(fp4rt_context *ctx)
 {
@@ -406,9 +405,10 @@ static void graph_tests(fp4rt_context *ctx)
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
     rerun_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most", 1);
     rerun_case(ctx, c, ms_grid, 8, "per-tensor 4over6, plain runs", 0);
-    /* Large runs take the cooperative bulk-copy kernel, smaller ones
-     * the grid kernel or the amax pass: one barrier's generations
-     * advance across both cooperative kernels. */
+    /* One plan whose runs take the amax pass and the bulk-copy kernel
+     * (large M), the cooperative grid kernel (mid-size) and the one-block
+     * kernel (M = 7): each leaves the plan's workspace as the next
+     * expects it. */
     static const int64_t ms_big[] = { 4096, 300, 4096, 7, 2000, 0, 4096 };
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 4096, 4096, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_PER_TENSOR);
