@@ -405,10 +405,11 @@ static void graph_tests(fp4rt_context *ctx)
     c.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MSE;
     rerun_case(ctx, c, ms_mid, 6, "per-tensor 4over6, 128 x 7168 at most", 1);
     rerun_case(ctx, c, ms_grid, 8, "per-tensor 4over6, plain runs", 0);
-    /* One plan whose runs take the amax pass and the bulk-copy kernel
-     * (large M), the cooperative grid kernel (mid-size) and the one-block
-     * kernel (M = 7): each leaves the plan's workspace as the next
-     * expects it. */
+    /* Plain runs of one plan take the amax pass with the bulk-copy
+     * kernel (large M), the cooperative grid kernel (mid-size) and the
+     * one-block kernel (M = 7) in turn: each must leave the plan's
+     * workspace as the next expects it.  Replays of one graph captured
+     * at M = 4096 take the first with M from device memory. */
     static const int64_t ms_big[] = { 4096, 300, 4096, 7, 2000, 0, 4096 };
     c = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 4096, 4096, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_PER_TENSOR);
