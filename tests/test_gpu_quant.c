@@ -65,78 +65,55 @@ static void run_small_kernels(fp4rt_context *ctx)
         }
 }
 
-/* Swizzled runs large enough for the bulk-copy kernel (sm_90 on), which
- * takes them in tiles of 8 rows that share the layout's 32-byte pieces:
- * M not a multiple of 128; K / 16 a multiple neither of the 128-block
- * chunk nor of 4 (a last chunk of 2 blocks, padding columns), or just
- * above half a chunk; fp32 input (chunks of 64 blocks); padded input
- * rows; 4over6.  Scales on 4 bytes, not 16, take the row-major tiles. */
-static void run_octet_cases(fp4rt_context *ctx)
+/* Runs large enough for the bulk-copy kernel (sm_90 on).  Swizzled
+ * ones, static and per-tensor, go in tiles of 8 rows that share the
+ * layout's 32-byte pieces: M not a multiple of 128; K / 16 a multiple
+ * neither of the 128-block chunk nor of 4 (a last chunk of 2 blocks,
+ * padding columns), or just above half a chunk; fp32 input (chunks of 64
+ * blocks); padded input rows; 4over6.  Scales on 4 bytes, not 16, take
+ * the row-major tiles.  Then per-tensor runs (the amax pass, then the
+ * tiles walked from the end): fewer tiles than stages a thread block,
+ * linear scales; row pieces (padded input rows); octet tiles with a
+ * narrow last chunk, with fp32 input and 4over6, and with M just above a
+ * band. */
+static void run_bulk_cases(fp4rt_context *ctx)
 {
-    static const struct {
+    const fp4rt_scale_layout lin = FP4RT_SCALE_LINEAR,
+                             swz = FP4RT_SCALE_SWIZZLED;
+    const fp4rt_global_mode fixed = FP4RT_GLOBAL_STATIC,
+                            tensor = FP4RT_GLOBAL_PER_TENSOR;
+    const fp4rt_adaptive off = FP4RT_ADAPTIVE_OFF,
+                         mae = FP4RT_ADAPTIVE_4OVER6_MAE,
+                         mse = FP4RT_ADAPTIVE_4OVER6_MSE;
+    const struct {
         fp4rt_dtype t;
         int64_t rows, cols, pad;
         int scale_offset;
+        fp4rt_scale_layout layout;
         fp4rt_global_mode mode;
         fp4rt_adaptive ad;
-    } oct[] = {
-        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 0, FP4RT_GLOBAL_STATIC,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 4, FP4RT_GLOBAL_STATIC,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_F32, 1200, 4112, 8, 0, FP4RT_GLOBAL_PER_TENSOR,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_F16, 700, 4096, 0, 0, FP4RT_GLOBAL_PER_TENSOR,
-          FP4RT_ADAPTIVE_4OVER6_MSE },
-        { FP4RT_DTYPE_BF16, 2400, 1040, 24, 0, FP4RT_GLOBAL_STATIC,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_BF16, 2400, 1040, 0, 0, FP4RT_GLOBAL_STATIC,
-          FP4RT_ADAPTIVE_4OVER6_MAE },
+        unsigned long long seed;
+    } bulk[] = {
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 0, swz, fixed, off, 71 },
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 4, swz, fixed, off, 72 },
+        { FP4RT_DTYPE_F32, 1200, 4112, 8, 0, swz, tensor, off, 73 },
+        { FP4RT_DTYPE_F16, 700, 4096, 0, 0, swz, tensor, mse, 74 },
+        { FP4RT_DTYPE_BF16, 2400, 1040, 24, 0, swz, fixed, off, 75 },
+        { FP4RT_DTYPE_BF16, 2400, 1040, 0, 0, swz, fixed, mae, 76 },
+        { FP4RT_DTYPE_BF16, 800, 8192, 0, 0, lin, tensor, off, 91 },
+        { FP4RT_DTYPE_BF16, 3000, 2048, 8, 0, lin, tensor, off, 92 },
+        { FP4RT_DTYPE_F32, 1000, 7168, 0, 0, swz, tensor, mae, 93 },
+        { FP4RT_DTYPE_BF16, 1100, 2080, 0, 0, swz, tensor, off, 94 },
+        { FP4RT_DTYPE_F16, 130, 16384, 0, 0, swz, tensor, off, 95 },
     };
-    for (size_t i = 0; i < sizeof oct / sizeof oct[0]; i++) {
-        fp4rt_st_case c = fp4rt_st_fixed_case(oct[i].t, oct[i].rows,
-                                              oct[i].cols,
-                                              FP4RT_SCALE_SWIZZLED,
-                                              oct[i].mode);
-        c.stride_pad = oct[i].pad;
-        c.scale_offset = oct[i].scale_offset;
-        c.desc.adaptive = oct[i].ad;
-        c.seed = 71 + i;
-        check_case(ctx, &c, "");
-    }
-}
-
-/* Per-tensor runs the bulk-copy kernel takes (sm_90 on): the amax pass,
- * then the tiles walked from the end.  Fewer tiles than stages a thread
- * block, linear scales; row pieces (padded input rows); octet tiles with
- * a narrow last chunk, with fp32 input and 4over6, and with M just above
- * a band. */
-static void run_tensor_bulk_cases(fp4rt_context *ctx)
-{
-    static const struct {
-        fp4rt_dtype t;
-        int64_t rows, cols, pad;
-        fp4rt_scale_layout layout;
-        fp4rt_adaptive ad;
-    } tb[] = {
-        { FP4RT_DTYPE_BF16, 800, 8192, 0, FP4RT_SCALE_LINEAR,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_BF16, 3000, 2048, 8, FP4RT_SCALE_LINEAR,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_F32, 1000, 7168, 0, FP4RT_SCALE_SWIZZLED,
-          FP4RT_ADAPTIVE_4OVER6_MAE },
-        { FP4RT_DTYPE_BF16, 1100, 2080, 0, FP4RT_SCALE_SWIZZLED,
-          FP4RT_ADAPTIVE_OFF },
-        { FP4RT_DTYPE_F16, 130, 16384, 0, FP4RT_SCALE_SWIZZLED,
-          FP4RT_ADAPTIVE_OFF },
-    };
-    for (size_t i = 0; i < sizeof tb / sizeof tb[0]; i++) {
-        fp4rt_st_case c = fp4rt_st_fixed_case(tb[i].t, tb[i].rows,
-                                              tb[i].cols, tb[i].layout,
-                                              FP4RT_GLOBAL_PER_TENSOR);
-        c.stride_pad = tb[i].pad;
-        c.desc.adaptive = tb[i].ad;
-        c.seed = 91 + i;
+    for (size_t i = 0; i < sizeof bulk / sizeof bulk[0]; i++) {
+        fp4rt_st_case c = fp4rt_st_fixed_case(bulk[i].t, bulk[i].rows,
+                                              bulk[i].cols, bulk[i].layout,
+                                              bulk[i].mode);
+        c.stride_pad = bulk[i].pad;
+        c.scale_offset = bulk[i].scale_offset;
+        c.desc.adaptive = bulk[i].ad;
+        c.seed = bulk[i].seed;
         check_case(ctx, &c, "");
     }
 }
@@ -175,8 +152,7 @@ static void run_fixed(fp4rt_context *ctx)
                             FP4RT_GLOBAL_STATIC);
     g.scale_offset = 4;
     check_case(ctx, &g, "");
-    run_octet_cases(ctx);
-    run_tensor_bulk_cases(ctx);
+    run_bulk_cases(ctx);
     /* The largest supported experts count, M above 4096, K = 16384. */
     g = fp4rt_st_fixed_case(FP4RT_DTYPE_F16, 5000, 16384, FP4RT_SCALE_SWIZZLED,
                             FP4RT_GLOBAL_STATIC);
