@@ -8,7 +8,7 @@ out=${OUT:-$PWD/gpu-out}
 mkdir -p "$out"
 shape=$1 mode=$2 module=$3 kernel=$4
 tag=$(echo "$module-$kernel" | tr -c 'A-Za-z0-9_\n-' '_')
-ncu --clock-control none --kernel-name "$kernel" --launch-skip 3 \
+BENCH_NO_QUEUE=1 ncu --clock-control none --kernel-name "$kernel" --launch-skip 3 \
     --launch-count 1 --section SpeedOfLight --section Occupancy \
     --section LaunchStats --section ComputeWorkloadAnalysis \
     --section InstructionStats --section MemoryWorkloadAnalysis \

@@ -8,7 +8,7 @@ out=${OUT:-$PWD/gpu-out}
 mkdir -p "$out"
 shape=$1 mode=$2 kernel=$3
 tag=${4:-$(echo "$shape-$mode-$kernel" | tr -c 'A-Za-z0-9_\n-' '_')}
-ncu --clock-control none --kernel-name "$kernel" --launch-skip 3 \
+BENCH_NO_QUEUE=1 ncu --clock-control none --kernel-name "$kernel" --launch-skip 3 \
     --launch-count 1 --section SourceCounters --page source \
     --print-source sass --csv \
     ./bench/bench_quant 5 "$shape" "$mode" >"$out/sass-$tag.csv" 2>&1
