@@ -151,6 +151,36 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1_by_min(float a)
     return fp4rt_umin(fp4rt_umin(fp4rt_umin(ca, 7u), cb), cc);
 }
 
+/*
+ * The rounded value itself, of a = |y| where a <= 6, or below 7 (from 6
+ * up to 7 it gives 6); NaN is the caller's business.  With M = 2^22
+ * max(2^floor(log2 a), 1), the last place of a + M is the E2M1 step at
+ * a's magnitude (0.5 below 2, 1 below 4, 2 from 4 on) and a + M stays
+ * below 2M, so (a + M) - M is a rounded once, to nearest with ties to the
+ * even code, and exact from there.  y may be signed: its exponent bits
+ * are those of |y|, and on the GPU the absolute value is a modifier of
+ * the add.  A logic op, an add-max and two adds.  Checked on every fp32
+ * input.
+ */
+#define FP4RT_E2M1_MAGIC_FLOOR 0x4A800000u       /* bits of 2^22 */
+#define FP4RT_E2M1_MAGIC_SHIFT (22u << 23)       /* times 2^22 */
+
+FP4RT_FN float fp4rt_e2m1_round(float y)
+{
+    fp4rt_u32 m = (fp4rt_f2u(y) & FP4RT_F32_INF_BITS) + FP4RT_E2M1_MAGIC_SHIFT;
+    float magic = fp4rt_u2f(m > FP4RT_E2M1_MAGIC_FLOOR ? m
+                                                       : FP4RT_E2M1_MAGIC_FLOOR);
+    return (fabsf(y) + magic) - magic;
+}
+
+/* The code of an E2M1 magnitude v (0, 0.5, ..., 6) shifted left by 22:
+ * E2M1 is a float with exponent bias 1 and fp32 one with bias 127, so
+ * v * 2^-126 (exact, subnormal below 1) has the code's bits there. */
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits(float v)
+{
+    return fp4rt_f2u(v * FP4RT_F32_TWO_POW_M126);
+}
+
 /* ------------------------------------------------------------------ */
 /* E4M3 (e4m3fn) for non-negative scales                               */
 /* ------------------------------------------------------------------ */

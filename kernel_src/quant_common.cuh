@@ -456,64 +456,86 @@ FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
 }
 
 #if !FP4RT_HAS_E2M1_CVT
-/*
- * One 4over6 candidate on a finite block, through the steps, in one pass:
- * its error and its packed code magnitudes.  The value is 2 (sA + sB + sC),
- * and value * scale equals (sA + sB + sC) * (2 scale) when 2 scale is
- * finite (the caller checks).  d is taken as |deq| - |x|: deq has x's sign
- * or is 0, and IEEE subtraction is symmetric, so |d| and d*d are the
- * contract's.  enc is 0 for a zero scale (codes 0, error sum |x| or x*x).
- */
-template <bool MSE>
-FP4RT_DEV float fp4rt_candidate_fast(const float x[FP4RT_SF_VEC], float enc,
-                                     float scale2, fp4rt_u32 mag[2])
+/* The code magnitudes of 8 E2M1 values v[0..7] (0 to 6), packed: each
+ * code's bits from fp4rt_e2m1_code_bits shifted into its nibble. */
+FP4RT_DEV fp4rt_u32 fp4rt_pack_values8(const float *v)
 {
-    float err = 0.0f;
-    float quarter[4] = { FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23,
-                         FP4RT_F32_TWO_POW_23, FP4RT_F32_TWO_POW_23 };
+    fp4rt_u32 r = 0u;
 #pragma unroll
-    for (int i = 0; i < FP4RT_SF_VEC; i++) {
-        float sa, sb, sc, w = (float)(1 << (4 * (i & 3)));
-        fp4rt_e2m1_steps(fabsf(x[i] * enc), &sa, &sb, &sc);
-        float v = sa + sb;
-        v = v + sc;
-        float d = v * scale2 - fabsf(x[i]);
-        err = err + (MSE ? d * d : fabsf(d));
-        quarter[i >> 2] = fmaf(sa, 4.0f * w, quarter[i >> 2]);
-        quarter[i >> 2] = fmaf(sb, 2.0f * w, quarter[i >> 2]);
-        quarter[i >> 2] = fmaf(sc, w, quarter[i >> 2]);
+    for (int i = 0; i < 8; i++) {
+        fp4rt_u32 b = fp4rt_e2m1_code_bits(v[i]);
+        r += 4 * i <= 22 ? b >> (22 - 4 * i) : b << (4 * i - 22);
     }
-    mag[0] = fp4rt_prmt(fp4rt_f2u(quarter[0]), fp4rt_f2u(quarter[1]),
-                        FP4RT_PRMT_LOW_HALVES);
-    mag[1] = fp4rt_prmt(fp4rt_f2u(quarter[2]), fp4rt_f2u(quarter[3]),
-                        FP4RT_PRMT_LOW_HALVES);
-    return err;
+    return r;
 }
 
-/* 4over6 on a finite block with both candidates' 2 * scale finite: both
- * evaluated in one pass each, the winner's codes kept.  enc6, enc4: the
- * candidates' encode scales (fp4rt_block_enc, 0 for a zero code).  The
- * error measure is a template argument: a run-time one would issue both
- * measures' instructions, one of them predicated off. */
-template <bool MSE>
-FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
-                                          fp4rt_u32 sf6, fp4rt_u32 sf4,
-                                          float enc6, float enc4, float s_dec,
-                                          fp4rt_u32 c[2])
+/*
+ * 4over6 on a finite block, both candidates in one pass: each element's
+ * rounded value under each encode scale (fp4rt_e2m1_round), the errors
+ * summed in element order as two independent chains, then the winner's
+ * values turned into codes.  deq = v * scale is the contract's product;
+ * d is taken as |deq| - |x|: deq has x's sign or is 0, and IEEE
+ * subtraction is symmetric, so |d| and d*d are the contract's.  enc6,
+ * enc4: the candidates' encode scales (fp4rt_block_enc, 0 for a zero
+ * code).  CLAMP: take min(|y|, 6) before rounding; without it the
+ * rounding holds for |y| below 7 (from 6 up to 7 it gives 6).
+ */
+template <bool MSE, bool CLAMP>
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
+                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
+                                      float enc6, float enc4, float s_dec,
+                                      fp4rt_u32 c[2])
 {
-    fp4rt_u32 mag6[2], mag4[2];
     float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
     float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
-    float err6 = fp4rt_candidate_fast<MSE>(x, enc6, scale6 + scale6, mag6);
-    float err4 = fp4rt_candidate_fast<MSE>(x, enc4, scale4 + scale4, mag4);
+    float v6[FP4RT_SF_VEC], v4[FP4RT_SF_VEC], err6, err4;
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++) {
+        float ax = fabsf(x[i]);
+        float y6 = x[i] * enc6, y4 = x[i] * enc4;
+        if (CLAMP) {
+            y6 = fminf(fabsf(y6), FP4RT_E2M1_MAX);
+            y4 = fminf(fabsf(y4), FP4RT_E2M1_MAX);
+        }
+        v6[i] = fp4rt_e2m1_round(y6);
+        v4[i] = fp4rt_e2m1_round(y4);
+        float d6 = v6[i] * scale6 - ax;
+        float d4 = v4[i] * scale4 - ax;
+        float t6 = MSE ? d6 * d6 : fabsf(d6);
+        float t4 = MSE ? d4 * d4 : fabsf(d4);
+        /* The sums start at the first term: 0 + t is t, bit for bit. */
+        err6 = i ? err6 + t6 : t6;
+        err4 = i ? err4 + t4 : t4;
+    }
     int four = err4 < err6;
     fp4rt_u32 sf = four ? sf4 : sf6;
     c[0] = c[1] = 0u;
     if (sf) {
-        c[0] = (four ? mag4[0] : mag6[0]) | fp4rt_sign_nibbles8(x);
-        c[1] = (four ? mag4[1] : mag6[1]) | fp4rt_sign_nibbles8(x + 8);
+#pragma unroll
+        for (int i = 0; i < FP4RT_SF_VEC; i++)
+            v6[i] = four ? v4[i] : v6[i];
+        c[0] = fp4rt_pack_values8(v6) | fp4rt_sign_nibbles8(x);
+        c[1] = fp4rt_pack_values8(v6 + 8) | fp4rt_sign_nibbles8(x + 8);
     }
     return sf;
+}
+
+/* The pass without the clamp where every |x * enc| of the block is below
+ * 7: they are at most vmax * enc (rounding is monotonic), which is about
+ * 6 / (1 - 2^-4) at most for a normal scale code.  The error measure is a
+ * template argument: a run-time one would issue both measures'
+ * instructions, one of them predicated off. */
+template <bool MSE>
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
+                                          float vmax, fp4rt_u32 sf6,
+                                          fp4rt_u32 sf4, float enc6,
+                                          float enc4, float s_dec,
+                                          fp4rt_u32 c[2])
+{
+    if (vmax * enc6 < 7.0f && vmax * enc4 < 7.0f)
+        return fp4rt_4over6_pass<MSE, false>(x, sf6, sf4, enc6, enc4, s_dec,
+                                             c);
+    return fp4rt_4over6_pass<MSE, true>(x, sf6, sf4, enc6, enc4, s_dec, c);
 }
 #endif
 
@@ -731,12 +753,13 @@ FP4RT_DEV fp4rt_u32 fp4rt_block_quantize_enc(const float x[FP4RT_SF_VEC],
                 return r;
         }
 #if !FP4RT_HAS_E2M1_CVT
-        float top = fp4rt_e4m3_value(sf > sf4 ? sf : sf4) * s_dec;
-        if (finite && top + top <= FP4RT_FLT_MAX)
-            return mse ? fp4rt_4over6_fast_enc<true>(x, sf, sf4, enc(sf),
-                                                     enc(sf4), s_dec, c)
-                       : fp4rt_4over6_fast_enc<false>(x, sf, sf4, enc(sf),
-                                                      enc(sf4), s_dec, c);
+        if (finite)
+            return mse ? fp4rt_4over6_fast_enc<true>(x, vmax, sf, sf4,
+                                                     enc(sf), enc(sf4), s_dec,
+                                                     c)
+                       : fp4rt_4over6_fast_enc<false>(x, vmax, sf, sf4,
+                                                      enc(sf), enc(sf4),
+                                                      s_dec, c);
 #endif
         float err6 = fp4rt_candidate_error(x, sf, s_dec, finite, mse, 0.0f);
         float err4 = fp4rt_candidate_error(x, sf4, s_dec, finite, mse, 0.0f);

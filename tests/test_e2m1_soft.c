@@ -15,8 +15,9 @@ typedef struct tally {
 
 static const float e2m1_values[8] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6 };
 
-/* The FP32 steps: the code, and the value 2 (sA + sB + sC); and the
- * least-of-three-counts form. */
+/* The FP32 steps: the code, and the value 2 (sA + sB + sC); the
+ * least-of-three-counts form; and the rounded value of min(|x|, 6) with
+ * its code's bits, which below 7 needs no min nor |x|. */
 static int steps_agree(float x, uint8_t want)
 {
     float sa, sb, sc;
@@ -25,9 +26,13 @@ static int steps_agree(float x, uint8_t want)
     fp4rt_e2m1_steps(fabsf(x), &sa, &sb, &sc);
     float w = sa + sb;
     w = w + sc;
+    float v = fp4rt_e2m1_round(fminf(fabsf(x), 6.0f));
     return fp4rt_e2m1_by_steps(x) == want &&
            w + w == e2m1_values[want & 7] &&
-           fp4rt_e2m1_by_min(fabsf(x)) == (want & 7u);
+           fp4rt_e2m1_by_min(fabsf(x)) == (want & 7u) &&
+           fp4rt_f2u(v) == fp4rt_f2u(e2m1_values[want & 7]) &&
+           fp4rt_e2m1_code_bits(v) == (want & 7u) << 22 &&
+           (!(fabsf(x) < 7.0f) || fp4rt_e2m1_round(x) == v);
 }
 
 static void check_range(uint64_t begin, uint64_t end, void *slot)
@@ -62,8 +67,9 @@ int main(void)
              (unsigned long long)all.bad, all.first_bad,
              fp4rt_u2f(all.first_bad), fp4rt_e2m1_soft(fp4rt_u2f(all.first_bad)),
              fp4rt_ref_e2m1_encode(fp4rt_u2f(all.first_bad)));
-    if (!ok(all.step_bad == 0, "the FP32 steps and the least count give the "
-            "rule's code and value on every non-NaN input"))
+    if (!ok(all.step_bad == 0, "the FP32 steps, the least count and the "
+            "rounded value give the rule's code and value on every non-NaN "
+            "input"))
         diag("%llu mismatches; first 0x%08x (%g)",
              (unsigned long long)all.step_bad, all.first_step_bad,
              fp4rt_u2f(all.first_step_bad));

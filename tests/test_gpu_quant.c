@@ -201,15 +201,20 @@ static void run_fixed(fp4rt_context *ctx)
     g.desc.adaptive = FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
     check_case(ctx, &g, "");
     /* Blocks the fast path leaves to the exact errors: scales out of its
-     * range from extreme static S_enc, and the amax block's 448 scale. */
+     * range from extreme static S_enc, and the amax block's 448 scale.
+     * The same S_enc with the exact errors give blocks with |x * enc| of
+     * 7 and more (scale code 448) or subnormal scale codes. */
     static const float extreme[] = { 2e-38f, 3e-30f, 5e30f, 1e38f };
-    for (size_t i = 0; i < 4; i++) {
+    static const fp4rt_adaptive extreme_ad[] = {
+        FP4RT_ADAPTIVE_4OVER6_MAE_FAST, FP4RT_ADAPTIVE_4OVER6_MSE_FAST,
+        FP4RT_ADAPTIVE_4OVER6_MAE, FP4RT_ADAPTIVE_4OVER6_MSE,
+    };
+    for (size_t i = 0; i < 8; i++) {
         g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 300, 2048,
                                 FP4RT_SCALE_SWIZZLED, FP4RT_GLOBAL_STATIC);
-        g.desc.adaptive = i % 2 ? FP4RT_ADAPTIVE_4OVER6_MSE_FAST
-                                : FP4RT_ADAPTIVE_4OVER6_MAE_FAST;
+        g.desc.adaptive = extreme_ad[i % 2 + (i >= 4 ? 2 : 0)];
         g.profile = FP4RT_ST_RANDOM;
-        g.static_enc = extreme[i];
+        g.static_enc = extreme[i % 4];
         check_case(ctx, &g, "");
     }
     g = fp4rt_st_fixed_case(FP4RT_DTYPE_BF16, 128, 7168, FP4RT_SCALE_SWIZZLED,
