@@ -597,8 +597,13 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     extern "C" __global__ void name(const fp4rt_qparams p) { (void)p; }
 #endif
 
+/* Three thread blocks a multiprocessor, 27 warps, at most 72 registers a
+ * thread (no spills on any target); with two (3 stages of 32 KiB then)
+ * 4over6 issued from too few warps: H200, 16384 x 7168 swizzled, MAE
+ * 142.6 -> 135.2 us and MSE 147.8 -> 139.5 us with three, the plain
+ * quantizer and the per-tensor runs unchanged. */
 #ifndef FP4RT_QB_MIN_BLOCKS
-#define FP4RT_QB_MIN_BLOCKS 2
+#define FP4RT_QB_MIN_BLOCKS 3
 #endif
 
 QB_ENTRY(fp4rt_quant1d_bulk, false)
