@@ -6,7 +6,7 @@
  * The run is cut into tiles of FP4RT_QB_TILE_BYTES of input: its blocks
  * in row-major order, or with swizzled scales 8 rows of a 128-row band by
  * a chunk of each (octet tiles, qb_tiles).  One producer warp per thread
- * block copies tiles into a ring of FP4RT_QB_STAGES shared-memory stages
+ * block copies tiles into a ring of QB_STAGES shared-memory stages
  * with cp.async.bulk (one copy a tile for contiguous rows, else one a row
  * piece), each stage completing an mbarrier ("full") by its byte count;
  * the consumer warps quantize a stage from shared memory and release it
@@ -27,11 +27,10 @@
 #ifndef FP4RT_QB_TILE_BYTES
 #define FP4RT_QB_TILE_BYTES FP4RT_QB_TILE_BYTES_FOR(FP4RT_CC)
 #endif
-#ifndef FP4RT_QB_STAGES
-#define FP4RT_QB_STAGES FP4RT_QB_STAGES_FOR(FP4RT_CC)
-#endif
-#if FP4RT_QB_TILE_BYTES * FP4RT_QB_STAGES > FP4RT_QB_SMEM_FOR(FP4RT_CC)
-#error "the ring exceeds the dynamic shared memory the launcher gives"
+/* The ring's stages in the plain (ADAPT false) and the 4over6 kernel. */
+#define QB_STAGES(adapt) FP4RT_QB_STAGES_FOR(FP4RT_CC, adapt)
+#if QB_STAGES(0) > FP4RT_QB_MAX_STAGES || QB_STAGES(1) > FP4RT_QB_MAX_STAGES
+#error "more stages than the barriers and scale buffers have room for"
 #endif
 #define QB_CONSUMERS FP4RT_QB_CONSUMER_THREADS
 #define QB_TILE_BLOCKS (FP4RT_QB_TILE_BYTES / (FP4RT_SF_VEC * FP4RT_ELEM_BYTES))
@@ -176,7 +175,7 @@ FP4RT_DEV fp4rt_i64 qb_slot_row(const qb_octet &o, int s)
 
 /* The scale bytes of the tile in stage s, in shared memory: the
  * consumers write them there, the producer warp stores them. */
-__shared__ __align__(16) fp4rt_u8 qb_scale_buf[FP4RT_QB_STAGES][QB_TILE_BLOCKS];
+__shared__ __align__(16) fp4rt_u8 qb_scale_buf[FP4RT_QB_MAX_STAGES][QB_TILE_BLOCKS];
 
 /* Stores the scales of an octet tile: lane g takes blocks 4g .. 4g + 3 of
  * the chunk, the whole 32-byte piece of the layout that holds them for
@@ -293,19 +292,20 @@ FP4RT_DEV void qb_store(const fp4rt_qparams &p, const qb_tiling &t,
  * the tile it held, then copies the next tile into it: one copy when the
  * rows are contiguous, else a row piece a lane.  At the end it stores the
  * scales of the tiles still in the ring. */
-template <bool OCT>
+template <bool ADAPT, bool OCT>
 FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
                           char *stages, fp4rt_u64 *full, fp4rt_u64 *empty)
 {
+    const fp4rt_u32 nstages = QB_STAGES(ADAPT);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     const char *in = (const char *)p.input;
     walk32 copied = qb_octet_walk(t), stored = copied;
     fp4rt_u32 k = 0;
     for (; blockIdx.x + k * gridDim.x < t.tiles; k++) {
-        fp4rt_u32 s = k % FP4RT_QB_STAGES, round = k / FP4RT_QB_STAGES;
+        fp4rt_u32 s = k % nstages, round = k / nstages;
         if (round > 0) {
             mbar_wait(&empty[s], (round - 1) & 1u);
-            qb_store<OCT>(p, t, k - FP4RT_QB_STAGES, stored, s);
+            qb_store<OCT>(p, t, k - nstages, stored, s);
         }
         char *stage = stages + (size_t)s * FP4RT_QB_TILE_BYTES;
         if (OCT) {
@@ -340,10 +340,10 @@ FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
                       (fp4rt_u32)(b - a) * QB_BLOCK_BYTES, &full[s]);
         }
     }
-    for (fp4rt_u32 j = k > FP4RT_QB_STAGES ? k - FP4RT_QB_STAGES : 0; j < k;
+    for (fp4rt_u32 j = k > nstages ? k - nstages : 0; j < k;
          j++) {
-        fp4rt_u32 s = j % FP4RT_QB_STAGES;
-        mbar_wait(&empty[s], (j / FP4RT_QB_STAGES) & 1u);
+        fp4rt_u32 s = j % nstages;
+        mbar_wait(&empty[s], (j / nstages) & 1u);
         qb_store<OCT>(p, t, j, stored, s);
     }
 }
@@ -504,9 +504,10 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     fp4rt_u32 table = fp4rt_smem_addr(qb_enc_table);
     fp4rt_u32 sbuf = fp4rt_smem_addr(qb_scale_buf);
     fp4rt_u32 nonfinite = 0;
+    const fp4rt_u32 nstages = QB_STAGES(ADAPT);
     walk32 walk = qb_octet_walk(t);
     for (fp4rt_u32 k = 0; blockIdx.x + k * gridDim.x < t.tiles; k++) {
-        fp4rt_u32 s = k % FP4RT_QB_STAGES;
+        fp4rt_u32 s = k % nstages;
         fp4rt_u32 stage = ring + s * FP4RT_QB_TILE_BYTES;
         fp4rt_u32 scale_at = sbuf + s * QB_TILE_BLOCKS;
         if (OCT) {
@@ -515,7 +516,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
             fp4rt_u32 w = c / FP4RT_WARP;
             fp4rt_i64 row = qb_slot_row(o, (int)w);
             fp4rt_u32 n = row < t.rows ? o.width : 0;
-            mbar_wait(&full[s], (k / FP4RT_QB_STAGES) & 1u);
+            mbar_wait(&full[s], (k / nstages) & 1u);
             qb_run<ADAPT, FP4RT_WARP>(
                 p, stage + w * (QB_OCT_COLS * QB_BLOCK_BYTES),
                 codes + (row * p.kb + o.cb0) * (FP4RT_SF_VEC / 2),
@@ -524,7 +525,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         } else {
             fp4rt_u32 tile = qb_tile_index(p, t, k);
             fp4rt_u32 n = qb_tile_blocks(t, tile);
-            mbar_wait(&full[s], (k / FP4RT_QB_STAGES) & 1u);
+            mbar_wait(&full[s], (k / nstages) & 1u);
             qb_run<ADAPT, QB_CONSUMERS>(
                 p, stage,
                 codes + (fp4rt_i64)tile * QB_TILE_BLOCKS * (FP4RT_SF_VEC / 2),
@@ -544,7 +545,7 @@ FP4RT_DEV void quant1d_bulk_tiles(const fp4rt_qparams &p, const qb_tiling &t,
                                   fp4rt_u64 *empty)
 {
     if (threadIdx.x >= QB_CONSUMERS) {
-        qb_produce<OCT>(p, t, smem, full, empty);
+        qb_produce<ADAPT, OCT>(p, t, smem, full, empty);
         return;
     }
     /* The consumers fill the table while the first copies fly. */
@@ -567,9 +568,9 @@ template <bool ADAPT>
 FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
 {
     extern __shared__ __align__(128) char qb_smem[];
-    __shared__ __align__(8) fp4rt_u64 full[FP4RT_QB_STAGES];
-    __shared__ __align__(8) fp4rt_u64 empty[FP4RT_QB_STAGES];
-    if (threadIdx.x < FP4RT_QB_STAGES) {
+    __shared__ __align__(8) fp4rt_u64 full[QB_STAGES(ADAPT)];
+    __shared__ __align__(8) fp4rt_u64 empty[QB_STAGES(ADAPT)];
+    if (threadIdx.x < QB_STAGES(ADAPT)) {
         mbar_init(&full[threadIdx.x], 1);
         mbar_init(&empty[threadIdx.x], QB_CONSUMERS);
     }
@@ -583,9 +584,9 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
         quant1d_bulk_tiles<ADAPT, false>(p, t, qb_smem, full, empty);
 }
 
-#define QB_ENTRY(name, adapt)                                               \
+#define QB_ENTRY(name, adapt, min_blocks)                                   \
     extern "C" __global__ void                                              \
-    __launch_bounds__(QB_CONSUMERS + FP4RT_WARP, FP4RT_QB_MIN_BLOCKS)       \
+    __launch_bounds__(QB_CONSUMERS + FP4RT_WARP, min_blocks)                \
     name(const fp4rt_qparams p)                                             \
     {                                                                       \
         quant1d_bulk<adapt>(p);                                             \
@@ -593,20 +594,29 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
 #else
 /* Before sm_90 the entries exist (every module has every entry) but are
  * never launched. */
-#define QB_ENTRY(name, adapt)                                               \
+#define QB_ENTRY(name, adapt, min_blocks)                                   \
     extern "C" __global__ void name(const fp4rt_qparams p) { (void)p; }
 #endif
 
-/* Three thread blocks a multiprocessor, 27 warps, at most 72 registers a
- * thread (no spills on any target); with two (3 stages of 32 KiB then)
- * 4over6 issued from too few warps: H200, 16384 x 7168 swizzled, MAE
- * 142.6 -> 135.2 us and MSE 147.8 -> 139.5 us with three, the plain
- * quantizer and the per-tensor runs unchanged. */
+/*
+ * Thread blocks a multiprocessor (FP4RT_QB_STAGES_FOR gives the ring):
+ * the plain kernel two, with 3 stages of 32 KiB, 64 KiB of copies in
+ * flight a thread block, as memory bandwidth holds it; the 4over6 kernel
+ * three, 27 warps, with 2 stages and at most 72 registers a thread (no
+ * spills on any target).  With two thread blocks 4over6 issued from too
+ * few warps: H200, 16384 x 7168 swizzled, MAE 142.6 -> 135.2 us and MSE
+ * 147.8 -> 139.5 us with three.  Three for the plain kernel too left the
+ * H200's times as they were, and the H100's swizzled run (memory-bound
+ * there) 1-2% slower.
+ */
 #ifndef FP4RT_QB_MIN_BLOCKS
-#define FP4RT_QB_MIN_BLOCKS 3
+#define FP4RT_QB_MIN_BLOCKS 2
+#endif
+#ifndef FP4RT_QB_4O6_MIN_BLOCKS
+#define FP4RT_QB_4O6_MIN_BLOCKS 3
 #endif
 
-QB_ENTRY(fp4rt_quant1d_bulk, false)
-QB_ENTRY(fp4rt_quant1d_bulk_4o6, true)
+QB_ENTRY(fp4rt_quant1d_bulk, false, FP4RT_QB_MIN_BLOCKS)
+QB_ENTRY(fp4rt_quant1d_bulk_4o6, true, FP4RT_QB_4O6_MIN_BLOCKS)
 
 #endif /* FP4RT_QUANT_BULK_CUH */

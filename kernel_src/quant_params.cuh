@@ -61,16 +61,19 @@
 #define FP4RT_QG_MAX_BLOCKS 1024     /* thread blocks its grid may have */
 /* The bulk-copy 1D quantizer (quant_bulk.cuh): consumer threads (plus one
  * producer warp) a thread block, and a ring of stages of tile bytes in
- * dynamic shared memory, by compute capability (major * 10 + minor):
- * 2 x 32 KiB where a multiprocessor has 228 KiB (sm_90, sm_100), 2 x 16
- * KiB on sm_120 and sm_121 (100 KiB, 99 a block); three thread blocks a
- * multiprocessor either way (FP4RT_QB_MIN_BLOCKS). */
+ * dynamic shared memory, by compute capability (major * 10 + minor) and
+ * whether it is the 4over6 kernel: 3 x 32 KiB where a multiprocessor has
+ * 228 KiB (sm_90, sm_100), two thread blocks a multiprocessor, for the
+ * plain kernel, which memory bandwidth holds; 2 x 32 KiB and three thread
+ * blocks for the 4over6 one, which its arithmetic holds; 2 x 16 KiB on
+ * sm_120 and sm_121 (100 KiB, 99 a block). */
 #define FP4RT_QB_CONSUMER_THREADS 256
 #define FP4RT_QB_TILE_BYTES_FOR(cc) ((cc) >= 120 ? 16384 : 32768)
 #define FP4RT_QB_OCT_ROWS 8          /* rows of an octet tile (swizzled) */
-#define FP4RT_QB_STAGES_FOR(cc) 2
-#define FP4RT_QB_SMEM_FOR(cc) \
-    (FP4RT_QB_TILE_BYTES_FOR(cc) * FP4RT_QB_STAGES_FOR(cc))
+#define FP4RT_QB_STAGES_FOR(cc, adapt) ((adapt) || (cc) >= 120 ? 2 : 3)
+#define FP4RT_QB_MAX_STAGES 3
+#define FP4RT_QB_SMEM_FOR(cc, adapt) \
+    (FP4RT_QB_TILE_BYTES_FOR(cc) * FP4RT_QB_STAGES_FOR(cc, adapt))
 
 typedef struct fp4rt_qparams {
     fp4rt_u64 input;          /* elements, row stride in_stride */

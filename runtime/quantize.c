@@ -41,6 +41,7 @@ struct fp4rt_quantizer {
     int regs_resident, regs_narrow_resident;
     fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
     int bulk_resident;
+    int bulk_smem;               /* its ring's bytes of shared memory */
     fp4rt_cu_function small_fn;  /* PER_TENSOR 1D: tiny runs in one block */
     fp4rt_cu_function grid_fn;   /* PER_TENSOR 1D: mid-size runs, one
                                   * cooperative launch */
@@ -95,30 +96,30 @@ static void load_bulk(fp4rt_quantizer *qz, fp4rt_cu_function const *fns)
     int cc = qz->ctx->arch->cc;
     if (!bulk_applies(qz))      /* then fns are quant1d's */
         return;
-    fp4rt_cu_function fn = fns[qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF
-                                   ? FP4RT_Q_BULK_4OVER6
-                                   : FP4RT_Q_BULK];
+    int adapt = qz->q.d.adaptive != FP4RT_ADAPTIVE_OFF;
+    int smem = FP4RT_QB_SMEM_FOR(cc, adapt);
+    fp4rt_cu_function fn = fns[adapt ? FP4RT_Q_BULK_4OVER6 : FP4RT_Q_BULK];
     int pushed;
     if (fp4rt_ctx_enter(qz->ctx, &pushed) != FP4RT_SUCCESS)
         return;
     fp4rt_cu_result r = qz->ctx->api->cuFuncSetAttribute(
-        fn, FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-        FP4RT_QB_SMEM_FOR(cc));
+        fn, FP4RT_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem);
     fp4rt_ctx_leave(qz->ctx, pushed);
     int resident = r == FP4RT_CUDA_SUCCESS
                        ? fp4rt_resident_blocks(qz->ctx, fn,
                                                FP4RT_QB_CONSUMER_THREADS + 32,
-                                               FP4RT_QB_SMEM_FOR(cc), 0)
+                                               smem, 0)
                        : 0;
     if (resident < 1) {
         fp4rt_log(qz->ctx, FP4RT_LOG_DEBUG,
                   "quantizer: the bulk-copy kernel does not fit this "
                   "device (%d bytes of shared memory); the register kernel "
-                  "is used", FP4RT_QB_SMEM_FOR(cc));
+                  "is used", smem);
         return;
     }
     qz->bulk_fn = fn;
     qz->bulk_resident = resident;
+    qz->bulk_smem = smem;
 }
 
 /* The cooperative per-tensor kernel: where the context launches with
@@ -585,7 +586,7 @@ static fp4rt_status run_main(const fp4rt_quantizer *qz, fp4rt_qparams *p,
         fp4rt_launch_dims b = {
             { bulk_grid(qz, p), 1, 1 },
             { FP4RT_QB_CONSUMER_THREADS + 32, 1, 1 },
-            FP4RT_QB_SMEM_FOR(qz->ctx->arch->cc)
+            (unsigned)qz->bulk_smem
         };
         return fp4rt_launch_after(qz->ctx, qz->bulk_fn, &b, stream, params,
                                   run_what);
