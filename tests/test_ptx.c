@@ -73,12 +73,12 @@ int main(void)
            soft[i]);
         free(ptx);
     }
-    /* The quantizer: on Hopper and older, E2M1 rounding in software (the
-     * FP32-pipe steps of 4over6 are saturating FMAs) and, on sm_90, the
-     * packed maximum of magnitudes; on the FP4 targets, the conversion
+    /* The quantizer: on Hopper and older, E2M1 rounding in software (an
+     * add of 2^22 or of a power of two from it) and, on sm_90, the packed
+     * maximum of magnitudes; on the FP4 targets, the conversion
      * instruction instead. */
     char *q90 = module_ptx("sm_90a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
-    ok(q90 && strstr(q90, "fma.rn.sat.f32") &&
+    ok(q90 && strstr(q90, SOFT_MARK) &&
            strstr(q90, "max.NaN.xorsign.abs.bf16x2") &&
            strstr(q90, "cp.async.cg.shared.global") && !strstr(q90, "e2m1x2"),
        "sm_90a quantizer: software rounding, packed maxima, cp.async ring");
@@ -94,6 +94,11 @@ int main(void)
            strstr(bulk, "mbarrier.try_wait.parity") &&
            strstr(bulk, "mbarrier.arrive.expect_tx"),
        "sm_90a bulk quantizer: bulk copies and mbarriers");
+    /* 4over6 rounds each candidate to its value: (|y| + M) - M, M from
+     * y's exponent bits and at least 2^22 (0x4A800000 as an integer). */
+    bulk = entry_body(q90, "fp4rt_quant1d_bulk_4o6");
+    ok(bulk && strstr(bulk, "1249902592"),
+       "sm_90a bulk quantizer (4over6): rounding to the value");
     free(q90);
     char *q120 = module_ptx("sm_120a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_F16);
     bulk = entry_body(q120, "fp4rt_quant1d_bulk_4o6");
@@ -101,8 +106,8 @@ int main(void)
        "sm_120a bulk quantizer (4over6): bulk copies too");
     free(q120);
     char *q80 = module_ptx("sm_80", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
-    ok(q80 && strstr(q80, "fma.rn.sat.f32") && !strstr(q80, "xorsign.abs"),
-       "sm_80 quantizer: FP32-pipe rounding, no sm_86 packed maximum");
+    ok(q80 && strstr(q80, SOFT_MARK) && !strstr(q80, "xorsign.abs"),
+       "sm_80 quantizer: software rounding, no sm_86 packed maximum");
     ok(q80 && !strstr(q80, "griddepcontrol"),
        "sm_80 quantizer: no grid dependency control (sm_90 on)");
     ok(q80 && entry_body(q80, "fp4rt_quant1d_bulk") &&
@@ -110,8 +115,8 @@ int main(void)
        "sm_80 quantizer: the bulk entry exists, empty (sm_90 on)");
     free(q80);
     char *q121 = module_ptx("sm_121a", 0, FP4RT_MOD_QUANT1D + FP4RT_DTYPE_BF16);
-    ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, "fma.rn.sat.f32"),
-       "sm_121a quantizer: the E2M1 instruction, not the software steps");
+    ok(q121 && strstr(q121, E2M1_CVT) && !strstr(q121, SOFT_MARK),
+       "sm_121a quantizer: the E2M1 instruction, not the software rounding");
     free(q121);
     char *dq = module_ptx("sm_90a", 0, FP4RT_MOD_DEQUANT + FP4RT_DTYPE_BF16);
     ok(dq && strstr(dq, "cvt.rn.bf16x2.f32") && strstr(dq, "prmt.b32"),
