@@ -164,12 +164,13 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1_by_min(float a)
  */
 #define FP4RT_E2M1_MAGIC_FLOOR 0x4A800000u       /* bits of 2^22 */
 #define FP4RT_E2M1_MAGIC_SHIFT (22u << 23)       /* times 2^22 */
+#define FP4RT_E2M1_ROUND_BELOW 7.0f   /* no clamp to 6 needed below this */
 
 FP4RT_FN float fp4rt_e2m1_round(float y)
 {
     fp4rt_u32 m = (fp4rt_f2u(y) & FP4RT_F32_INF_BITS) + FP4RT_E2M1_MAGIC_SHIFT;
-    float magic = fp4rt_u2f(m > FP4RT_E2M1_MAGIC_FLOOR ? m
-                                                       : FP4RT_E2M1_MAGIC_FLOOR);
+    m = m > FP4RT_E2M1_MAGIC_FLOOR ? m : FP4RT_E2M1_MAGIC_FLOOR;
+    float magic = fp4rt_u2f(m);
     return (fabsf(y) + magic) - magic;
 }
 

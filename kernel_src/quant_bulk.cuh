@@ -175,7 +175,8 @@ FP4RT_DEV fp4rt_i64 qb_slot_row(const qb_octet &o, int s)
 
 /* The scale bytes of the tile in stage s, in shared memory: the
  * consumers write them there, the producer warp stores them. */
-__shared__ __align__(16) fp4rt_u8 qb_scale_buf[FP4RT_QB_MAX_STAGES][QB_TILE_BLOCKS];
+__shared__ __align__(16) fp4rt_u8
+    qb_scale_buf[FP4RT_QB_MAX_STAGES][QB_TILE_BLOCKS];
 
 /* Stores the scales of an octet tile: lane g takes blocks 4g .. 4g + 3 of
  * the chunk, the whole 32-byte piece of the layout that holds them for

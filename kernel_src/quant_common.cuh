@@ -532,7 +532,8 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_fast_enc(const float x[FP4RT_SF_VEC],
                                           float enc4, float s_dec,
                                           fp4rt_u32 c[2])
 {
-    if (vmax * enc6 < 7.0f && vmax * enc4 < 7.0f)
+    if (vmax * enc6 < FP4RT_E2M1_ROUND_BELOW &&
+        vmax * enc4 < FP4RT_E2M1_ROUND_BELOW)
         return fp4rt_4over6_pass<MSE, false>(x, sf6, sf4, enc6, enc4, s_dec,
                                              c);
     return fp4rt_4over6_pass<MSE, true>(x, sf6, sf4, enc6, enc4, s_dec, c);

@@ -32,7 +32,8 @@ static int steps_agree(float x, uint8_t want)
            fp4rt_e2m1_by_min(fabsf(x)) == (want & 7u) &&
            fp4rt_f2u(v) == fp4rt_f2u(e2m1_values[want & 7]) &&
            fp4rt_e2m1_code_bits(v) == (want & 7u) << 22 &&
-           (!(fabsf(x) < 7.0f) || fp4rt_e2m1_round(x) == v);
+           (!(fabsf(x) < FP4RT_E2M1_ROUND_BELOW) ||
+            fp4rt_e2m1_round(x) == v);
 }
 
 static void check_range(uint64_t begin, uint64_t end, void *slot)
