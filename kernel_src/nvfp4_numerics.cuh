@@ -74,9 +74,12 @@ FP4RT_FN float fp4rt_e2m1_value(fp4rt_u32 code)
 }
 
 /*
- * The same rounding on the FP32 pipe, for kernels: integer and compare
- * instructions issue at half the rate of FP32 ones on the GPUs that lack
- * the E2M1 instruction, and the integer form above is mostly those.  For
+ * The same rounding on the FP32 pipe: integer and compare instructions
+ * issue at half the rate of FP32 ones on the GPUs that lack the E2M1
+ * instruction, and the integer form above is mostly those.  No kernel
+ * takes it by default any more (the plain quantizers take the least count
+ * below, 4over6 fp4rt_e2m1_round); FP4RT_E2M1_BY_MIN 0 selects it for the
+ * plain quantizers, to compare (bench/variants.sh).  For
  * a = |y|, finite or +Inf (NaN is the caller's business):
  *   sA = sat((a + 2^22) / 2 - 2^21)       min(round(a, 0.5), 2) / 2
  *   sB = sat((a + 2^23) / 2 - (2^22 + 1)) clamp((round(a, 1) - 2) / 2, 0, 1)

@@ -26,7 +26,7 @@ static int steps_agree(float x, uint8_t want)
     fp4rt_e2m1_steps(fabsf(x), &sa, &sb, &sc);
     float w = sa + sb;
     w = w + sc;
-    float v = fp4rt_e2m1_round(fminf(fabsf(x), 6.0f));
+    float v = fp4rt_e2m1_round(fminf(fabsf(x), FP4RT_E2M1_MAX));
     return fp4rt_e2m1_by_steps(x) == want &&
            w + w == e2m1_values[want & 7] &&
            fp4rt_e2m1_by_min(fabsf(x)) == (want & 7u) &&
