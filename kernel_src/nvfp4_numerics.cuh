@@ -185,6 +185,30 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits(float v)
     return fp4rt_f2u(v * FP4RT_F32_TWO_POW_M126);
 }
 
+/*
+ * The code of a = |y| < 7 shifted left by 22, from a in one rounding:
+ * fp4rt_e2m1_round scaled by 2^-126.  a * 2^-126 + M * 2^-126 (one fma)
+ * is (a + M) * 2^-126 rounded, which is the rounded a + M scaled (it is
+ * normal: M >= 2^22); taking M * 2^-126 off again is exact and leaves
+ * fp4rt_e2m1_round(a) * 2^-126, whose bits are the code's
+ * (fp4rt_e2m1_code_bits).  M * 2^-126 comes from a's exponent bits as M
+ * does, with the scaling folded into the add and the floor; the sum is
+ * signed, as it goes below 0 for a below 2^-104.  A logic op, an add-max,
+ * an fma and an add; no scaling of the result.  Checked on every fp32
+ * input below 7.
+ */
+#define FP4RT_E2M1_CODE_SHIFT ((fp4rt_i32)(22 - 126) * (1 << 23))
+#define FP4RT_E2M1_CODE_FLOOR 0x0B800000       /* 2^22 * 2^-126 = 2^-104 */
+
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits_below7(float a)
+{
+    fp4rt_i32 m = (fp4rt_i32)(fp4rt_f2u(a) & FP4RT_F32_INF_BITS) +
+                  FP4RT_E2M1_CODE_SHIFT;
+    m = m > FP4RT_E2M1_CODE_FLOOR ? m : FP4RT_E2M1_CODE_FLOOR;
+    float magic = fp4rt_u2f((fp4rt_u32)m);
+    return fp4rt_f2u(fmaf(a, FP4RT_F32_TWO_POW_M126, magic) - magic);
+}
+
 /* ------------------------------------------------------------------ */
 /* E4M3 (e4m3fn) for non-negative scales                               */
 /* ------------------------------------------------------------------ */

@@ -358,6 +358,24 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
 #endif
 #endif
 
+#if !FP4RT_HAS_E2M1_CVT
+/* The code magnitudes of x[0..7] * enc where every |x * enc| is below 7,
+ * packed: each code's bits in one rounding (fp4rt_e2m1_code_bits_below7)
+ * shifted into its nibble, 6 instructions an element against the 8 of
+ * fp4rt_magnitudes8, which takes any value.  The count on the ALU pipe is
+ * the same (3 an element). */
+FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8_below7(const float *x, float enc)
+{
+    fp4rt_u32 r = 0u;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        fp4rt_u32 b = fp4rt_e2m1_code_bits_below7(fabsf(x[i]) * enc);
+        r += 4 * i <= 22 ? b >> (22 - 4 * i) : b << (4 * i - 22);
+    }
+    return r;
+}
+#endif
+
 /* The codes of x[0..7] under a nonzero encode scale enc, packed in a
  * word.  finite: the 8 values hold no NaN or Inf. */
 FP4RT_DEV fp4rt_u32 fp4rt_codes8_scaled(const float *x, float enc,

@@ -336,8 +336,10 @@ typedef enum fp4rt_global_mode {
  * contract's optional fast error path, defined in
  * runtime/reference_quantize.c): the codes are always the exact rounding
  * under the scale kept, but a block whose two errors are close may keep
- * the other scale than MAE/MSE would.  2D tiles take the exact errors in
- * every mode. */
+ * the other scale than MAE/MSE would.  On the GPUs measured (H100, H200,
+ * software E2M1) the exact modes are the faster ones (5-7% at 16384 x
+ * 7168), so the _FAST modes are only for matching a reference that uses
+ * them.  2D tiles take the exact errors in every mode. */
 typedef enum fp4rt_adaptive {
     FP4RT_ADAPTIVE_OFF = 0,
     FP4RT_ADAPTIVE_4OVER6_MAE = 1,

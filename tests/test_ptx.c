@@ -94,6 +94,11 @@ int main(void)
            strstr(bulk, "mbarrier.try_wait.parity") &&
            strstr(bulk, "mbarrier.arrive.expect_tx"),
        "sm_90a bulk quantizer: bulk copies and mbarriers");
+    /* Its blocks below 7 take each code's bits in one rounding: an fma by
+     * 2^-126 (0f00800000) onto M * 2^-126, M at least 2^22 (0x0B800000
+     * as an integer after the scaling). */
+    ok(bulk && strstr(bulk, "0f00800000") && strstr(bulk, "192937984"),
+       "sm_90a bulk quantizer: code bits in one rounding");
     /* 4over6 rounds each candidate to its value: (|y| + M) - M, M from
      * y's exponent bits and at least 2^22 (0x4A800000 as an integer). */
     bulk = entry_body(q90, "fp4rt_quant1d_bulk_4o6");
