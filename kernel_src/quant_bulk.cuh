@@ -399,11 +399,12 @@ FP4RT_DEV void qb_block(const fp4rt_qparams &p, const fp4rt_raw16 &raw,
  * In octet tiles (swizzled scales) the plain kernel's pairs round blocks
  * whose |x * enc| stay below 7 (every block with a normal scale code
  * below 448) with fp4rt_magnitudes8_below7, the others with
- * fp4rt_magnitudes8.  H200, 16384 x 7168, the same machine alternated:
- * swizzled 82.9-83.6 -> 81.4-82.7 us idle, 79.3-79.9 -> 77.7-78.0 back
- * to back, per-tensor swizzled 134.4-135.9 -> 131.6-132.2; in flat tiles
- * (linear scales) it ran 0.5-1% slower (the ALU pipe's count is
- * unchanged), so they keep the least count.  0 turns it off.
+ * fp4rt_magnitudes8.  16384 x 7168, the same machine alternated: H200
+ * swizzled 83.4-83.7 -> 81.3-81.8 us idle, 79.6 -> 77.2-77.3 back to
+ * back, per-tensor swizzled 135.0-135.7 -> 130.7-131.8; H100 swizzled
+ * 109.9-110.4 -> 109.4.  In flat tiles (linear scales) it ran 0.5-1.3%
+ * slower back to back (the ALU pipe's count is unchanged), so they keep
+ * the least count.  0 turns it off.
  */
 #ifndef FP4RT_QB_BELOW7
 #define FP4RT_QB_BELOW7 1
