@@ -359,6 +359,13 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8(const float *x, float enc)
 #endif
 
 #if !FP4RT_HAS_E2M1_CVT
+/* A code's bits as the E2M1 helpers give them (code << 22) moved into
+ * nibble i of a packed word. */
+FP4RT_DEV fp4rt_u32 fp4rt_code_bits_nibble(fp4rt_u32 b, int i)
+{
+    return 4 * i <= 22 ? b >> (22 - 4 * i) : b << (4 * i - 22);
+}
+
 /* The code magnitudes of x[0..7] * enc where every |x * enc| is below 7,
  * packed: each code's bits in one rounding (fp4rt_e2m1_code_bits_below7)
  * shifted into its nibble, 6 instructions an element against the 8 of
@@ -368,10 +375,9 @@ FP4RT_DEV fp4rt_u32 fp4rt_magnitudes8_below7(const float *x, float enc)
 {
     fp4rt_u32 r = 0u;
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        fp4rt_u32 b = fp4rt_e2m1_code_bits_below7(fabsf(x[i]) * enc);
-        r += 4 * i <= 22 ? b >> (22 - 4 * i) : b << (4 * i - 22);
-    }
+    for (int i = 0; i < 8; i++)
+        r += fp4rt_code_bits_nibble(
+            fp4rt_e2m1_code_bits_below7(fabsf(x[i]) * enc), i);
     return r;
 }
 #endif
@@ -480,10 +486,8 @@ FP4RT_DEV fp4rt_u32 fp4rt_pack_values8(const float *v)
 {
     fp4rt_u32 r = 0u;
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        fp4rt_u32 b = fp4rt_e2m1_code_bits(v[i]);
-        r += 4 * i <= 22 ? b >> (22 - 4 * i) : b << (4 * i - 22);
-    }
+    for (int i = 0; i < 8; i++)
+        r += fp4rt_code_bits_nibble(fp4rt_e2m1_code_bits(v[i]), i);
     return r;
 }
 
