@@ -492,35 +492,22 @@ FP4RT_DEV fp4rt_u32 fp4rt_pack_values8(const float *v)
 }
 
 /*
- * 4over6 on a finite block, both candidates in one pass: each element's
- * rounded value under each encode scale (fp4rt_e2m1_round), the errors
- * summed in element order as two independent chains, then the winner's
- * values turned into codes.  deq = v * scale is the contract's product;
- * d is taken as |deq| - |x|: deq has x's sign or is 0, and IEEE
- * subtraction is symmetric, so |d| and d*d are the contract's.  enc6,
- * enc4: the candidates' encode scales (fp4rt_block_enc, 0 for a zero
- * code).  CLAMP: take min(|y|, 6) before rounding; without it the
- * rounding holds for |y| below 7 (from 6 up to 7 it gives 6).
+ * 4over6's choice between a finite block's rounded values v6, v4 under
+ * the scales (float(sf) * S_dec) scale6, scale4, by the contract's
+ * errors: deq = v * scale, d = |deq| - |x| (deq has x's sign or is 0,
+ * and IEEE subtraction is symmetric, so |d| and d*d are the contract's),
+ * summed in element order as two independent chains.  1: map-to-4.
  */
-template <bool MSE, bool CLAMP>
-FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
-                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
-                                      float enc6, float enc4, float s_dec,
-                                      fp4rt_u32 c[2])
+template <bool MSE>
+FP4RT_DEV int fp4rt_4over6_exact_four(const float x[FP4RT_SF_VEC],
+                                      const float v6[FP4RT_SF_VEC],
+                                      const float v4[FP4RT_SF_VEC],
+                                      float scale6, float scale4)
 {
-    float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
-    float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
-    float v6[FP4RT_SF_VEC], v4[FP4RT_SF_VEC], err6, err4;
+    float err6, err4;
 #pragma unroll
     for (int i = 0; i < FP4RT_SF_VEC; i++) {
         float ax = fabsf(x[i]);
-        float y6 = x[i] * enc6, y4 = x[i] * enc4;
-        if (CLAMP) {
-            y6 = fminf(fabsf(y6), FP4RT_E2M1_MAX);
-            y4 = fminf(fabsf(y4), FP4RT_E2M1_MAX);
-        }
-        v6[i] = fp4rt_e2m1_round(y6);
-        v4[i] = fp4rt_e2m1_round(y4);
         float d6 = v6[i] * scale6 - ax;
         float d4 = v4[i] * scale4 - ax;
         float t6 = MSE ? d6 * d6 : fabsf(d6);
@@ -529,7 +516,17 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
         err6 = i ? err6 + t6 : t6;
         err4 = i ? err4 + t4 : t4;
     }
-    int four = err4 < err6;
+    return err4 < err6;
+}
+
+/* The winner's scale code, and its codes (from its rounded values, the
+ * signs from x) in c; all 0 for scale code 0.  v6 is overwritten. */
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_winner(const float x[FP4RT_SF_VEC],
+                                        float v6[FP4RT_SF_VEC],
+                                        const float v4[FP4RT_SF_VEC],
+                                        int four, fp4rt_u32 sf6,
+                                        fp4rt_u32 sf4, fp4rt_u32 c[2])
+{
     fp4rt_u32 sf = four ? sf4 : sf6;
     c[0] = c[1] = 0u;
     if (sf) {
@@ -540,6 +537,38 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
         c[1] = fp4rt_pack_values8(v6 + 8) | fp4rt_sign_nibbles8(x + 8);
     }
     return sf;
+}
+
+/*
+ * 4over6 on a finite block, both candidates in one pass: each element's
+ * rounded value under each encode scale (fp4rt_e2m1_round), the
+ * contract's errors (fp4rt_4over6_exact_four), then the winner's values
+ * turned into codes.  enc6, enc4: the candidates' encode scales
+ * (fp4rt_block_enc, 0 for a zero code).  CLAMP: take min(|y|, 6) before
+ * rounding; without it the rounding holds for |y| below 7 (from 6 up to
+ * 7 it gives 6).
+ */
+template <bool MSE, bool CLAMP>
+FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
+                                      fp4rt_u32 sf6, fp4rt_u32 sf4,
+                                      float enc6, float enc4, float s_dec,
+                                      fp4rt_u32 c[2])
+{
+    float scale6 = fp4rt_e4m3_value(sf6) * s_dec;
+    float scale4 = fp4rt_e4m3_value(sf4) * s_dec;
+    float v6[FP4RT_SF_VEC], v4[FP4RT_SF_VEC];
+#pragma unroll
+    for (int i = 0; i < FP4RT_SF_VEC; i++) {
+        float y6 = x[i] * enc6, y4 = x[i] * enc4;
+        if (CLAMP) {
+            y6 = fminf(fabsf(y6), FP4RT_E2M1_MAX);
+            y4 = fminf(fabsf(y4), FP4RT_E2M1_MAX);
+        }
+        v6[i] = fp4rt_e2m1_round(y6);
+        v4[i] = fp4rt_e2m1_round(y4);
+    }
+    int four = fp4rt_4over6_exact_four<MSE>(x, v6, v4, scale6, scale4);
+    return fp4rt_4over6_winner(x, v6, v4, four, sf6, sf4, c);
 }
 
 /*
@@ -617,30 +646,9 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_bounded(const float x[FP4RT_SF_VEC],
     int sure = fabsf(diff) > margin && sf6 != 0u &&
                s_dec >= FP4RT_4OVER6_SDEC_LOW &&
                s_dec <= FP4RT_4OVER6_SDEC_HIGH;
-    if (sf4 != sf6 && !sure) {
-        float err6, err4;
-#pragma unroll
-        for (int i = 0; i < FP4RT_SF_VEC; i++) {
-            float ax = fabsf(x[i]);
-            float d6 = v6[i] * scale6 - ax;
-            float d4 = v4[i] * scale4 - ax;
-            float t6 = MSE ? d6 * d6 : fabsf(d6);
-            float t4 = MSE ? d4 * d4 : fabsf(d4);
-            err6 = i ? err6 + t6 : t6;
-            err4 = i ? err4 + t4 : t4;
-        }
-        four = err4 < err6;
-    }
-    fp4rt_u32 sf = four ? sf4 : sf6;
-    c[0] = c[1] = 0u;
-    if (sf) {
-#pragma unroll
-        for (int i = 0; i < FP4RT_SF_VEC; i++)
-            v6[i] = four ? v4[i] : v6[i];
-        c[0] = fp4rt_pack_values8(v6) | fp4rt_sign_nibbles8(x);
-        c[1] = fp4rt_pack_values8(v6 + 8) | fp4rt_sign_nibbles8(x + 8);
-    }
-    return sf;
+    if (sf4 != sf6 && !sure)
+        four = fp4rt_4over6_exact_four<MSE>(x, v6, v4, scale6, scale4);
+    return fp4rt_4over6_winner(x, v6, v4, four, sf6, sf4, c);
 }
 
 /* The pass without the clamp where every |x * enc| of the block is below
