@@ -598,12 +598,11 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
  * [2^-51, 2^51] (S out of range), the contract's errors of the same v_i
  * decide; equal scale codes (both saturated) tie exactly, which is
  * map-to-6 (a fallback for them took 8% of a benchmark's blocks and made
- * it 13-19% slower).  H200, 16384 x 7168 swizzled, three runs alternated
- * with the contract's pass: MSE 138.6-139.4 -> 134.3-135.3 us, MAE
- * 134.1-135.3 -> 133.1-134.6.  The fallback's tests and branch take back
- * most of what MAE saves: without them (wrong near ties) MAE ran
- * 128.9-131.8 us.  FP4RT_4OVER6_BOUNDED 0 takes the contract's pass
- * throughout, to compare.
+ * it 13-19% slower).  16384 x 7168 swizzled, three runs alternated with
+ * the contract's pass: H200 MSE 139.0-139.7 -> 132.4-132.8 us, MAE
+ * 133.9-134.8 -> 130.7-131.9; H100 MSE 142.1-142.6 -> 133.7-134.3, MAE
+ * 136.1-136.9 -> 132.1-133.3.  FP4RT_4OVER6_BOUNDED 0 takes the
+ * contract's pass throughout, to compare.
  */
 #ifndef FP4RT_4OVER6_BOUNDED
 #define FP4RT_4OVER6_BOUNDED 1
