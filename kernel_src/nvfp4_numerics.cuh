@@ -195,18 +195,24 @@ FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits(float v)
  * does, with the scaling folded into the add and the floor; the sum is
  * signed, as it goes below 0 for a below 2^-104.  A logic op, an add-max,
  * an fma and an add; no scaling of the result.  Checked on every fp32
- * input below 7.
+ * input below 7.  fp4rt_e2m1_round_m126 is the same value as a float
+ * (fp4rt_e2m1_round(a) * 2^-126, exactly).
  */
 #define FP4RT_E2M1_CODE_SHIFT ((fp4rt_i32)(22 - 126) * (1 << 23))
 #define FP4RT_E2M1_CODE_FLOOR 0x0B800000       /* 2^22 * 2^-126 = 2^-104 */
 
-FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits_below7(float a)
+FP4RT_FN float fp4rt_e2m1_round_m126(float a)
 {
     fp4rt_i32 m = (fp4rt_i32)(fp4rt_f2u(a) & FP4RT_F32_INF_BITS) +
                   FP4RT_E2M1_CODE_SHIFT;
     m = m > FP4RT_E2M1_CODE_FLOOR ? m : FP4RT_E2M1_CODE_FLOOR;
     float magic = fp4rt_u2f((fp4rt_u32)m);
-    return fp4rt_f2u(fmaf(a, FP4RT_F32_TWO_POW_M126, magic) - magic);
+    return fmaf(a, FP4RT_F32_TWO_POW_M126, magic) - magic;
+}
+
+FP4RT_FN fp4rt_u32 fp4rt_e2m1_code_bits_below7(float a)
+{
+    return fp4rt_f2u(fp4rt_e2m1_round_m126(a));
 }
 
 /* ------------------------------------------------------------------ */
@@ -298,8 +304,25 @@ FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v)
         : "=h"(r) : "f"(0.0f), "f"(v));
     return (fp4rt_u32)r & 0xFFu;
 }
+
+/* fp4rt_e4m3 of v in bits 7..0 and of w in bits 15..8, one conversion
+ * for both (4over6's two candidates); fminf takes NaN to FLT_MAX. */
+FP4RT_FN fp4rt_u32 fp4rt_e4m3x2(float v, float w)
+{
+    fp4rt_u32 r;
+    asm("{\n\t.reg .b16 t, z;\n\tmov.b16 z, 0;\n\t"
+        "cvt.rn.satfinite.e4m3x2.f32 t, %1, %2;\n\t"
+        "mov.b32 %0, {t, z};\n\t}"
+        : "=r"(r) : "f"(fminf(w, FP4RT_FLT_MAX)),
+                    "f"(fminf(v, FP4RT_FLT_MAX)));
+    return r;
+}
 #else
 FP4RT_FN fp4rt_u32 fp4rt_e4m3(float v) { return fp4rt_e4m3_soft(v); }
+FP4RT_FN fp4rt_u32 fp4rt_e4m3x2(float v, float w)
+{
+    return fp4rt_e4m3_soft(v) | (fp4rt_e4m3_soft(w) << 8);
+}
 FP4RT_FN float fp4rt_e4m3_value(fp4rt_u32 code)
 {
     return fp4rt_e4m3_value_soft(code);
