@@ -50,13 +50,9 @@ FP4RT_DEV void mbar_expect_tx(fp4rt_u64 *bar, fp4rt_u32 bytes)
                  :: "r"(fp4rt_smem_addr(bar)), "r"(bytes) : "memory");
 }
 
-FP4RT_DEV void mbar_arrive(fp4rt_u64 *bar)
-{
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];"
-                 :: "r"(fp4rt_smem_addr(bar)) : "memory");
-}
-
-FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
+/* The waits and arrivals take the barrier's 32-bit shared address, which
+ * the consumers' loop computes once. */
+FP4RT_DEV void mbar_wait_at(fp4rt_u32 bar, fp4rt_u32 parity)
 {
     fp4rt_u32 done;
     do {
@@ -64,9 +60,20 @@ FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
                      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
                      "selp.u32 %0, 1, 0, p;\n\t}"
                      : "=r"(done)
-                     : "r"(fp4rt_smem_addr(bar)), "r"(parity)
+                     : "r"(bar), "r"(parity)
                      : "memory");
     } while (!done);
+}
+
+FP4RT_DEV void mbar_wait(fp4rt_u64 *bar, fp4rt_u32 parity)
+{
+    mbar_wait_at(fp4rt_smem_addr(bar), parity);
+}
+
+FP4RT_DEV void mbar_arrive_at(fp4rt_u32 bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"(bar)
+                 : "memory");
 }
 
 /* bytes (a multiple of 16) from global src to shared dst, both on 16
@@ -529,6 +536,8 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     fp4rt_u32 ring = fp4rt_smem_addr(stages);
     fp4rt_u32 table = fp4rt_smem_addr(qb_enc_table);
     fp4rt_u32 sbuf = fp4rt_smem_addr(qb_scale_buf);
+    fp4rt_u32 full_at = fp4rt_smem_addr(full);
+    fp4rt_u32 empty_at = fp4rt_smem_addr(empty);
     fp4rt_u32 nonfinite = 0;
     const fp4rt_u32 nstages = QB_STAGES(ADAPT);
     walk32 walk = qb_octet_walk(t);
@@ -542,7 +551,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
             fp4rt_u32 w = c / FP4RT_WARP;
             fp4rt_i64 row = qb_slot_row(o, (int)w);
             fp4rt_u32 n = row < t.rows ? o.width : 0;
-            mbar_wait(&full[s], (k / nstages) & 1u);
+            mbar_wait_at(full_at + 8 * s, (k / nstages) & 1u);
             qb_run<ADAPT, FP4RT_WARP>(
                 p, stage + w * (QB_OCT_COLS * QB_BLOCK_BYTES),
                 codes + (row * p.kb + o.cb0) * (FP4RT_SF_VEC / 2),
@@ -551,7 +560,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         } else {
             fp4rt_u32 tile = qb_tile_index(p, t, k);
             fp4rt_u32 n = qb_tile_blocks(t, tile);
-            mbar_wait(&full[s], (k / nstages) & 1u);
+            mbar_wait_at(full_at + 8 * s, (k / nstages) & 1u);
             qb_run<ADAPT, QB_CONSUMERS>(
                 p, stage,
                 codes + (fp4rt_i64)tile * QB_TILE_BLOCKS * (FP4RT_SF_VEC / 2),
@@ -559,7 +568,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         }
         /* Every consumer arrives itself: its scale bytes are then ordered
          * before the producer's reads by the barrier alone. */
-        mbar_arrive(&empty[s]);
+        mbar_arrive_at(empty_at + 8 * s);
     }
     fp4rt_count_nonfinite(p, nonfinite);
 }
