@@ -480,14 +480,18 @@ FP4RT_DEV float fp4rt_codes_error(const float x[FP4RT_SF_VEC],
 }
 
 #if !FP4RT_HAS_E2M1_CVT
-/* The code magnitudes of 8 E2M1 values v[0..7] (0 to 6), packed: each
- * code's bits from fp4rt_e2m1_code_bits shifted into its nibble. */
-FP4RT_DEV fp4rt_u32 fp4rt_pack_values8(const float *v)
+/* The code magnitudes of 8 E2M1 values v[0..7] (0 to 6), or (SCALED) of
+ * their values times 2^-126, whose bits are the codes' already, packed:
+ * each code's bits (fp4rt_e2m1_code_bits) shifted into its nibble. */
+template <bool SCALED>
+FP4RT_DEV fp4rt_u32 fp4rt_pack8(const float *v)
 {
     fp4rt_u32 r = 0u;
 #pragma unroll
     for (int i = 0; i < 8; i++)
-        r += fp4rt_code_bits_nibble(fp4rt_e2m1_code_bits(v[i]), i);
+        r += fp4rt_code_bits_nibble(SCALED ? fp4rt_f2u(v[i])
+                                           : fp4rt_e2m1_code_bits(v[i]),
+                                    i);
     return r;
 }
 
@@ -525,20 +529,6 @@ FP4RT_DEV int fp4rt_4over6_exact_four(const float x[FP4RT_SF_VEC],
         err4 = i ? err4 + t4 : t4;
     }
     return err4 < err6;
-}
-
-/* The code magnitudes of 8 E2M1 values v[0..7] (0 to 6), or (SCALED) of
- * their values times 2^-126, whose bits are the codes' already, packed. */
-template <bool SCALED>
-FP4RT_DEV fp4rt_u32 fp4rt_pack8(const float *v)
-{
-    if (!SCALED)
-        return fp4rt_pack_values8(v);
-    fp4rt_u32 r = 0u;
-#pragma unroll
-    for (int i = 0; i < 8; i++)
-        r += fp4rt_code_bits_nibble(fp4rt_f2u(v[i]), i);
-    return r;
 }
 
 /* The winner's scale code, and its codes (from its rounded values, the
