@@ -68,7 +68,7 @@ FP4RT_FN float fp4rt_u2f(fp4rt_u32 u)
 #define FP4RT_F32_TWO_POW_24 16777216.0f /* ulp 2 */
 #define FP4RT_F32_TWO_POW_14 16384.0f    /* ulp 2^-9, the E4M3 subnormal step */
 #define FP4RT_F32_TWO_POW_M126 1.17549435082228750797e-38f /* least normal */
-#define FP4RT_F32_TWO_POW_126 8.50705917302346158658e+37f
+#define FP4RT_F32_TWO_POW_126 8.50705917302346158658e+37f /* its inverse */
 #define FP4RT_E4M3_MIN_NORMAL 0.015625f  /* 2^-6 */
 
 #endif /* FP4RT_PORTABLE_CUH */

@@ -551,7 +551,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
             fp4rt_u32 w = c / FP4RT_WARP;
             fp4rt_i64 row = qb_slot_row(o, (int)w);
             fp4rt_u32 n = row < t.rows ? o.width : 0;
-            mbar_wait_at(full_at + 8 * s, (k / nstages) & 1u);
+            mbar_wait_at(full_at + sizeof(fp4rt_u64) * s, (k / nstages) & 1u);
             qb_run<ADAPT, FP4RT_WARP>(
                 p, stage + w * (QB_OCT_COLS * QB_BLOCK_BYTES),
                 codes + (row * p.kb + o.cb0) * (FP4RT_SF_VEC / 2),
@@ -560,7 +560,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         } else {
             fp4rt_u32 tile = qb_tile_index(p, t, k);
             fp4rt_u32 n = qb_tile_blocks(t, tile);
-            mbar_wait_at(full_at + 8 * s, (k / nstages) & 1u);
+            mbar_wait_at(full_at + sizeof(fp4rt_u64) * s, (k / nstages) & 1u);
             qb_run<ADAPT, QB_CONSUMERS>(
                 p, stage,
                 codes + (fp4rt_i64)tile * QB_TILE_BLOCKS * (FP4RT_SF_VEC / 2),
@@ -568,7 +568,7 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
         }
         /* Every consumer arrives itself: its scale bytes are then ordered
          * before the producer's reads by the barrier alone. */
-        mbar_arrive_at(empty_at + 8 * s);
+        mbar_arrive_at(empty_at + sizeof(fp4rt_u64) * s);
     }
     fp4rt_count_nonfinite(p, nonfinite);
 }

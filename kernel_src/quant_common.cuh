@@ -598,9 +598,10 @@ FP4RT_DEV fp4rt_u32 fp4rt_4over6_pass(const float x[FP4RT_SF_VEC],
  * the sum) or four (MSE).  v_i is kept as v_i 2^-126, whose bits are its
  * code's (fp4rt_e2m1_round_m126), so the winner's codes need no product;
  * a_i = fl(v_i - |y_i|) comes from it in one fma (H200, 16384 x 7168
- * swizzled, with the candidates' scale codes from one conversion, three
- * runs alternated: 399 -> 382 instructions a block; MAE 130.8-131.9 ->
- * 128.8-131.0 us, MSE 132.4-133.6 -> 129.9-131.2).  With u = 2^-24,
+ * swizzled, with the candidates' scale codes from one conversion: 399 ->
+ * 382 instructions a block; with the bulk kernel's barrier addresses
+ * too, three runs alternated, MAE 130.8-131.9 -> 128.8-131.0 us, MSE
+ * 132.4-133.6 -> 129.9-131.2).  With u = 2^-24,
  * every |y_i| below 7 (so |a_i| <= 1, |x_i| <= 7 S (1 + 3u), v_i <= 6)
  * and S in [2^-60, 2^60] (no product, square or enc leaves the normal
  * range but by underflows of a few 2^-149 S at most):
