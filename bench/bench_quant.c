@@ -6,7 +6,10 @@
  * time alone, without the host's cost of submitting the call) and, as a
  * pipeline would run them, calls back to back; small ones as calls
  * inside a replayed CUDA graph.  The last column is the host's time to
- * enqueue a call.
+ * enqueue a call.  Above each large shape's rows: what a copy of its
+ * input reaches, and a plain streaming kernel with the bytes a quantizer
+ * and a dequantizer of the shape move (the reference for their mix of
+ * reads and writes).
  *
  * usage: bench_quant [reps] [shape-substring] [mode-substring]
  * (the filters pick rows of the table, e.g. for a profiler; a shape
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "bench/bench_util.h"
+#include "jit/compile.h"
 #include "kernel_src/nvfp4_numerics.cuh"
 
 #define SMALL_ELEMS (1ll << 21)      /* below: time under graph replay */
@@ -191,6 +195,127 @@ static int make_job(fp4rt_context *ctx, const mode *m, int64_t rows,
     return 1;
 }
 
+/*
+ * A plain streaming kernel, the reference for a mix of reads and writes:
+ * each step of a warp reads rl and writes wl 16-byte pieces of the next
+ * unit (lanes below rl and wl), the written ones made of the read ones.
+ * With rl 32 and wl 9 a unit is a quantizer's 256 elements (512 bytes in,
+ * 144 out: codes and scales); with 9 and 32, a dequantizer's.  Launched
+ * with as many warps as a multiprocessor holds, by its own module (built
+ * here with the library's compiler, not part of the library).
+ */
+static const char stream_src[] =
+    "extern \"C\" __global__ void __launch_bounds__(256)\n"
+    "fp4rt_bench_stream(const uint4 *in, uint4 *out,\n"
+    "                   unsigned long long units, int rl, int wl)\n"
+    "{\n"
+    "    unsigned lane = threadIdx.x & 31;\n"
+    "    unsigned long long w = (blockIdx.x * 256ull + threadIdx.x) >> 5;\n"
+    "    unsigned long long n = gridDim.x * 8ull;\n"
+    "    for (; w < units; w += n) {\n"
+    "        uint4 v = make_uint4(0, 0, 0, 0);\n"
+    "        if (lane < (unsigned)rl)\n"
+    "            v = __ldg(in + w * rl + lane);\n"
+    "        int from = lane % rl;\n"
+    "        v.x = __shfl_sync(~0u, v.x, from);\n"
+    "        v.y = __shfl_sync(~0u, v.y, from);\n"
+    "        v.z = __shfl_sync(~0u, v.z, from);\n"
+    "        v.w = __shfl_sync(~0u, v.w, from);\n"
+    "        if (lane < (unsigned)wl)\n"
+    "            out[w * wl + lane] = v;\n"
+    "    }\n"
+    "}\n";
+
+typedef struct stream_job {
+    const fp4rt_cuda_api *api;
+    fp4rt_cu_function fn;
+    fp4rt_devptr in, out;
+    unsigned long long units;
+    int rl, wl;
+    unsigned blocks;
+} stream_job;
+
+static fp4rt_status run_stream(void *user, void *stream)
+{
+    stream_job *s = user;
+    void *params[] = { &s->in, &s->out, &s->units, &s->rl, &s->wl };
+    fp4rt_cu_result r = s->api->cuLaunchKernel(s->fn, s->blocks, 1, 1, 256, 1,
+                                               1, 0, (fp4rt_cu_stream)stream,
+                                               params, NULL);
+    return r == FP4RT_CUDA_SUCCESS ? FP4RT_SUCCESS : FP4RT_ERR_CUDA;
+}
+
+/* The streaming kernel, or NULL (with a note) where it cannot be built. */
+static fp4rt_cu_function stream_kernel(fp4rt_context *ctx,
+                                       fp4rt_cu_module *mod)
+{
+    static const char *const no_defines[] = { NULL };
+    static const char *const entries[] = { "fp4rt_bench_stream", NULL };
+    const char *names[] = { "bench_stream.cu" };
+    const unsigned char *data[] = { (const unsigned char *)stream_src };
+    size_t sizes[] = { sizeof stream_src - 1 };
+    fp4rt_source_set set = { 1, names, data, sizes, "", NULL };
+    fp4rt_module_spec spec = { "bench_stream", "bench_stream.cu", no_defines,
+                               entries };
+    fp4rt_compile_job cj = { ctx->jit.api, &set, &spec, ctx->jit.arch,
+                             ctx->jit.features, FP4RT_EMIT_CUBIN };
+    void *cubin = NULL;
+    size_t size = 0;
+    char *log = NULL;
+    fp4rt_cu_function fn = NULL;
+    *mod = NULL;
+    if (fp4rt_compile(&cj, &cubin, &size, &log) != FP4RT_SUCCESS) {
+        printf("# no streaming reference: %s\n", log ? log : "no compiler");
+    } else if (ctx->jit.api->cuModuleLoadData(mod, cubin) !=
+                   FP4RT_CUDA_SUCCESS ||
+               ctx->jit.api->cuModuleGetFunction(&fn, *mod,
+                                                 entries[0]) !=
+                   FP4RT_CUDA_SUCCESS) {
+        printf("# no streaming reference: the module did not load\n");
+        fn = NULL;
+    }
+    free(cubin);
+    free(log);
+    return fn;
+}
+
+/* Prints what the streaming kernel reaches with a quantizer's and a
+ * dequantizer's bytes for rows x cols elements (a unit 256 of them). */
+static void stream_refs(bench_rig *r, fp4rt_cu_function fn, int64_t rows,
+                        int64_t cols, double ceiling, const char *shape)
+{
+    int per_sm = 0;
+    if (!fn || !r->api->cuOccupancyMaxActiveBlocksPerMultiprocessor ||
+        r->api->cuOccupancyMaxActiveBlocksPerMultiprocessor(
+            &per_sm, fn, 256, 0) != FP4RT_CUDA_SUCCESS)
+        return;
+    fp4rt_context_info info = FP4RT_CONTEXT_INFO_INIT;
+    fp4rt_context_get_info(r->ctx, &info);
+    stream_job s = { r->api, fn, 0, 0, (unsigned long long)(rows * cols) / 256,
+                     32, 9, (unsigned)(per_sm * info.sm_count) };
+    size_t big = (size_t)s.units * 512;
+    BENCH_OK(fp4rt_mem_alloc(r->ctx, big, &s.in));
+    BENCH_OK(fp4rt_mem_alloc(r->ctx, big, &s.out));
+    BENCH_OK(fp4rt_memset_d8(r->ctx, s.in, 0x5A, big));
+    const char *what[2] = { "quantizer's", "dequantizer's" };
+    for (int k = 0; k < 2; k++) {
+        s.rl = k ? 9 : 32;
+        s.wl = k ? 32 : 9;
+        double bytes = (double)s.units * 16.0 * (s.rl + s.wl);
+        double ms = bench_time(r, run_stream, &s, 3, 20);
+        double q = bench_can_queue(r)
+                       ? bench_time_queued(r, run_stream, &s, 3, 20)
+                       : 0.0;
+        printf("# %s: a streaming kernel with a %s bytes %.2f us, %.1f%% "
+               "(queued: %.2f us, %.1f%%)\n",
+               shape, what[k], ms * 1e3,
+               100.0 * bytes / (ms * 1e-3) / 1e9 / ceiling, q * 1e3,
+               q > 0 ? 100.0 * bytes / (q * 1e-3) / 1e9 / ceiling : 0.0);
+    }
+    fp4rt_mem_free(r->ctx, s.in);
+    fp4rt_mem_free(r->ctx, s.out);
+}
+
 /* Bytes the operation must move at least, per output element. */
 static double bytes_per_elem(const mode *m)
 {
@@ -251,6 +376,8 @@ int main(int argc, char **argv)
            bench_can_queue(&r) ? "" : "; not run: no stream memory operations");
     printf("# b2b: %d calls back to back per event pair, per call (large "
            "shapes)\n# host: us of host time to enqueue one call\n", BATCH);
+    fp4rt_cu_module stream_mod = NULL;
+    fp4rt_cu_function stream_fn = stream_kernel(ctx, &stream_mod);
     printf("%-12s %-14s %10s %9s %7s %9s  %9s %7s  %9s %7s  %7s\n", "shape",
            "mode", "us/call", "GB/s", "%copy", "x static", "queued us",
            "%copy", "b2b us", "%copy", "host us");
@@ -273,6 +400,7 @@ int main(int argc, char **argv)
                    "%.1f%% of the ceiling (queued: %.0f GB/s, %.1f%%)\n",
                    shape, (double)in_bytes / 1e6, same,
                    100.0 * same / ceiling, same_q, 100.0 * same_q / ceiling);
+            stream_refs(&r, stream_fn, rows, cols, ceiling, shape);
         }
         bufs b;
         alloc_bufs(ctx, rows, cols, &b);
@@ -322,6 +450,8 @@ int main(int argc, char **argv)
         }
         free_bufs(ctx, &b);
     }
+    if (stream_mod)
+        r.api->cuModuleUnload(stream_mod);
     bench_rig_close(&r);
     fp4rt_context_destroy(ctx);
     return 0;
