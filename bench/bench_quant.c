@@ -287,7 +287,8 @@ static void stream_refs(bench_rig *r, fp4rt_cu_function fn, int64_t rows,
     int per_sm = 0;
     if (!fn || !r->api->cuOccupancyMaxActiveBlocksPerMultiprocessor ||
         r->api->cuOccupancyMaxActiveBlocksPerMultiprocessor(
-            &per_sm, fn, 256, 0) != FP4RT_CUDA_SUCCESS)
+            &per_sm, fn, 256, 0) != FP4RT_CUDA_SUCCESS ||
+        per_sm < 1)
         return;
     fp4rt_context_info info = FP4RT_CONTEXT_INFO_INIT;
     fp4rt_context_get_info(r->ctx, &info);
