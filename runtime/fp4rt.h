@@ -467,10 +467,14 @@ typedef struct fp4rt_selftest_options {
     unsigned long long seed;   /* 0: a fixed default */
     fp4rt_selftest_report_fn report;  /* may be NULL */
     void *user;
+    int compile_threads;       /* > 0: every module compiled (that many
+                                * at once, where the cache lacks it) and
+                                * loaded before the checks; 0: each as a
+                                * check first needs it */
 } fp4rt_selftest_options;
 
 #define FP4RT_SELFTEST_OPTIONS_INIT                                          \
-    { sizeof(fp4rt_selftest_options), 0, 0, 0ull, NULL, NULL }
+    { sizeof(fp4rt_selftest_options), 0, 0, 0ull, NULL, NULL, 0 }
 
 /* Runs every kernel family on the context's GPU (each mode, random and
  * adversarial inputs, the software conversions too where the hardware

@@ -31,6 +31,22 @@ static void record(tally *t, const char *check, int pass, const char *why)
         t->opts->report(t->opts->user, name, pass, pass ? "" : why);
 }
 
+/* Every module of the context compiled, threads at once where the cache
+ * lacks it, and loaded, before the checks: they would otherwise compile
+ * them one at a time as they reach them (on a cold cache, most of a
+ * run).  A module that fails here fails this check and those that need
+ * it. */
+static void compile_all(fp4rt_context *ctx, tally *t, int threads)
+{
+    if (threads <= 0)
+        return;
+    fp4rt_prewarm_options po = FP4RT_PREWARM_OPTIONS_INIT;
+    po.threads = threads;
+    fp4rt_status st = fp4rt_prewarm(ctx, &po);
+    record(t, "every kernel module compiled and loaded",
+           st == FP4RT_SUCCESS, fp4rt_last_error());
+}
+
 /* The public conversion call on random and adversarial values. */
 static void check_convert(fp4rt_context *ctx, tally *t)
 {
@@ -203,6 +219,7 @@ fp4rt_status fp4rt_selftest(fp4rt_context *ctx,
     int randoms = o.random_cases > 0 ? o.random_cases : DEFAULT_RANDOM_CASES;
     unsigned long long seed = o.seed ? o.seed : DEFAULT_SEED;
     tally t = { &o, "", 0, 0 };
+    compile_all(ctx, &t, o.compile_threads);
     run_all(ctx, &t, randoms, seed, o.exhaustive);
 
     /* Where the target converts in hardware, the software paths too. */
@@ -213,8 +230,10 @@ fp4rt_status fp4rt_selftest(fp4rt_context *ctx,
         so.flags = FP4RT_CONTEXT_SOFT_CONVERT;
         t.prefix = "software conversions: ";
         st = fp4rt_context_create(&so, &soft);
-        if (st == FP4RT_SUCCESS)
+        if (st == FP4RT_SUCCESS) {
+            compile_all(soft, &t, o.compile_threads);
             run_all(soft, &t, randoms / 4, seed + 1, o.exhaustive);
+        }
         else
             record(&t, "context", 0, fp4rt_last_error());
         fp4rt_context_destroy(soft);

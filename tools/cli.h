@@ -31,6 +31,8 @@ int cli_parse_int(const char *s, int min, int max);
 void cli_report(const char *cmd, const char *what, fp4rt_status st);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+/* Compile threads unless told: one a CPU, at most 16. */
+int cli_default_threads(void);
 /* "-h"/"--help" anywhere in argv. */
 int cli_wants_help(int argc, char **argv);
 

@@ -176,8 +176,7 @@ static int run(int argc, char **argv)
     const char *arch = NULL, *cache_dir = NULL;
     const char *targets[MAX_TARGETS];
     char storage[1024], dir[4096] = "";
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cpus < 1 ? 1 : cpus > 16 ? 16 : (int)cpus;
+    int threads = cli_default_threads();
     int json = 0, native = 0, n;
 
     for (int a = 1; a < argc; a++) {

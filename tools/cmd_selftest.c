@@ -7,7 +7,7 @@ static void help(FILE *out)
 {
     fprintf(out,
             "usage: fp4rt selftest [--device N] [--cases N] [--exhaustive]\n"
-            "                      [--verbose] [--json]\n\n"
+            "                      [-j N] [--verbose] [--json]\n\n"
             "Runs every kernel family on this GPU (every mode, random and\n"
             "adversarial inputs, and the software conversions too where the\n"
             "GPU has hardware ones) and compares the results with the CPU\n"
@@ -16,6 +16,8 @@ static void help(FILE *out)
             "  --device N     CUDA device ordinal (default 0)\n"
             "  --cases N      random quantization cases (default 40)\n"
             "  --exhaustive   also the E2M1 conversion on all 2^32 inputs\n"
+            "  -j N           compile the kernels the cache lacks with N\n"
+            "                 threads first (default: one a CPU, at most 16)\n"
             "  --verbose      print every check, not only failures\n"
             "  --json         one JSON object on stdout\n\n"
             "exit status: 0 all checks equal, 1 a check differed or failed,\n"
@@ -54,6 +56,8 @@ static int parse(int argc, char **argv, fp4rt_context_options *o,
             so->random_cases = cli_parse_int(argv[++a], 1, 100000);
         else if (strcmp(argv[a], "--exhaustive") == 0)
             so->exhaustive = 1;
+        else if (strcmp(argv[a], "-j") == 0 && a + 1 < argc)
+            so->compile_threads = cli_parse_int(argv[++a], 1, 256);
         else if (strcmp(argv[a], "--verbose") == 0)
             r->verbose = 1;
         else if (strcmp(argv[a], "--json") == 0)
@@ -63,7 +67,8 @@ static int parse(int argc, char **argv, fp4rt_context_options *o,
                     argv[a]);
             return -1;
         }
-        if (o->device < 0 || so->random_cases < 0) {
+        if (o->device < 0 || so->random_cases < 0 ||
+            so->compile_threads < 0) {
             fprintf(stderr, "fp4rt selftest: bad value for %s\n",
                     argv[a - 1]);
             return -1;
@@ -81,6 +86,7 @@ static int run(int argc, char **argv)
     fp4rt_context *ctx = NULL;
     unsigned passed = 0, failed = 0;
 
+    so.compile_threads = cli_default_threads();
     if (parse(argc, argv, &o, &so, &r) != 0) {
         help(stderr);
         return CLI_USAGE;
