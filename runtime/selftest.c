@@ -233,9 +233,9 @@ fp4rt_status fp4rt_selftest(fp4rt_context *ctx,
         if (st == FP4RT_SUCCESS) {
             compile_all(soft, &t, o.compile_threads);
             run_all(soft, &t, randoms / 4, seed + 1, o.exhaustive);
-        }
-        else
+        } else {
             record(&t, "context", 0, fp4rt_last_error());
+        }
         fp4rt_context_destroy(soft);
     }
     if (passed)
