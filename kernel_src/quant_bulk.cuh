@@ -12,7 +12,8 @@
  * the consumer warps quantize a stage from shared memory and release it
  * ("empty").  The data in flight sits in shared memory, not registers, so
  * a multiprocessor keeps far more of it in flight than the register
- * kernel can.  Thread blocks take every gridDim.x-th tile.  Each block's
+ * kernel can.  Thread blocks take tiles by tickets (qb_take_ticket), so
+ * that each takes as many as it gets through.  Each block's
  * encode scale comes from a table of the 127 scale codes' (one S_dec a
  * launch), not a division.
  *
@@ -128,14 +129,6 @@ FP4RT_DEV qb_tiling qb_tiles(const fp4rt_qparams &p)
     return t;
 }
 
-/* The tile a thread block takes k-th (from the end with p.reverse). */
-FP4RT_DEV fp4rt_u32 qb_tile_index(const fp4rt_qparams &p, const qb_tiling &t,
-                                  fp4rt_u32 k)
-{
-    fp4rt_u32 tile = blockIdx.x + k * gridDim.x;
-    return p.reverse ? t.tiles - 1 - tile : tile;
-}
-
 FP4RT_DEV fp4rt_u32 qb_tile_blocks(const qb_tiling &t, fp4rt_u32 tile)
 {
     fp4rt_i64 left = t.total - (fp4rt_i64)tile * QB_TILE_BLOCKS;
@@ -151,16 +144,9 @@ typedef struct qb_octet {
     fp4rt_u32 width;
 } qb_octet;
 
-/* A thread block walks its octet tiles k = 0, 1, ... (qb_tile_index) as
- * octet and chunk (walk32: row and unit) of tile blockIdx.x + k
- * gridDim.x; with p.reverse, mirrored: the tiles of an octet are its
- * chunks, so tile T - 1 - i is chunk chunks - 1 - q of octet octs - 1 - r.
- * (The flat walk sets one up too, unused.) */
-FP4RT_DEV walk32 qb_octet_walk(const qb_tiling &t)
-{
-    return walk32_start(t.chunks, blockIdx.x, gridDim.x);
-}
-
+/* The octet tile i (w: octet i / chunks as row, chunk i % chunks as
+ * unit); with p.reverse, mirrored: the tiles of an octet are its chunks,
+ * so tile T - 1 - i is chunk chunks - 1 - q of octet octs - 1 - r. */
 FP4RT_DEV qb_octet qb_octet_of(const fp4rt_qparams &p, const qb_tiling &t,
                                const walk32 &w)
 {
@@ -282,24 +268,63 @@ FP4RT_DEV void qb_copy_octet(const fp4rt_qparams &p, const qb_tiling &t,
                   bytes, full);
 }
 
-/* Stores the scales of the thread block's k-th tile, in stage s; an octet
- * tile's from the walk stored, which it steps. */
+/*
+ * Tiles are dealt out by tickets: the producer warp of each thread block
+ * takes the launch's next ticket (p.tile_counter) for each stage it
+ * fills and leaves it in the stage's slot for the consumers; ticket i is
+ * tile i (from the end with p.reverse), an octet tile's octet and chunk
+ * i / chunks and i % chunks.  A ticket past the tiles ends the thread
+ * block: its slot holds QB_DONE and its stage is completed without
+ * bytes.  Each thread block takes exactly one such ticket, so the one
+ * that takes the last of them (tiles + gridDim.x - 1) puts the counter
+ * back to 0 for the next run of the plan (runs of a plan are ordered on
+ * one stream, and the next one reads the counter after this grid ends).
+ *
+ * Why: with every gridDim.x-th tile a thread block, the two thread blocks
+ * of a multiprocessor did not keep pace (the schedulers favour the older
+ * one's warps): H200, 16384 x 7168, the first ones were done after 48-60
+ * us of a 75 us run, and the rest ended it alone, with half the copies
+ * in flight.
+ */
+#define QB_DONE 0xFFFFFFFFu
+__shared__ fp4rt_u32 qb_stage_ticket[FP4RT_QB_MAX_STAGES];
+
+/* The launch's next ticket, for the producer warp (lane 0 takes it). */
+FP4RT_DEV fp4rt_u32 qb_take_ticket(const fp4rt_qparams &p)
+{
+    fp4rt_u32 v = 0u;
+    if ((threadIdx.x & (FP4RT_WARP - 1)) == 0)
+        v = atomicAdd((unsigned *)p.tile_counter, 1u);
+    return __shfl_sync(FP4RT_FULL_MASK, v, 0);
+}
+
+FP4RT_DEV fp4rt_u32 qb_ticket_tile(const fp4rt_qparams &p,
+                                   const qb_tiling &t, fp4rt_u32 ticket)
+{
+    return p.reverse ? t.tiles - 1 - ticket : ticket;
+}
+
+FP4RT_DEV qb_octet qb_ticket_octet(const fp4rt_qparams &p,
+                                   const qb_tiling &t, fp4rt_u32 ticket)
+{
+    return qb_octet_of(p, t, walk32_start(t.chunks, ticket, 1));
+}
+
+/* Stores the scales of the tile of a ticket, in stage s. */
 template <bool OCT>
 FP4RT_DEV void qb_store(const fp4rt_qparams &p, const qb_tiling &t,
-                        fp4rt_u32 k, walk32 &stored, fp4rt_u32 s)
+                        fp4rt_u32 ticket, fp4rt_u32 s)
 {
-    if (OCT) {
-        qb_store_octet(p, t, qb_octet_of(p, t, stored), s);
-        walk32_next(stored);
-        return;
-    }
-    qb_store_scales(p, t, qb_tile_index(p, t, k), s);
+    if (OCT)
+        qb_store_octet(p, t, qb_ticket_octet(p, t, ticket), s);
+    else
+        qb_store_scales(p, t, qb_ticket_tile(p, t, ticket), s);
 }
 
 /* The producer warp: waits for a stage to be free, stores the scales of
- * the tile it held, then copies the next tile into it: one copy when the
- * rows are contiguous, else a row piece a lane.  At the end it stores the
- * scales of the tiles still in the ring. */
+ * the tile it held, then takes a ticket and copies its tile into it: one
+ * copy when the rows are contiguous, else a row piece a lane.  At the
+ * end it stores the scales of the tiles still in the ring. */
 template <bool ADAPT, bool OCT>
 FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
                           char *stages, fp4rt_u64 *full, fp4rt_u64 *empty)
@@ -307,21 +332,33 @@ FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
     const fp4rt_u32 nstages = QB_STAGES(ADAPT);
     int lane = threadIdx.x & (FP4RT_WARP - 1);
     const char *in = (const char *)p.input;
-    walk32 copied = qb_octet_walk(t), stored = copied;
     fp4rt_u32 k = 0;
-    for (; blockIdx.x + k * gridDim.x < t.tiles; k++) {
+    for (;; k++) {
         fp4rt_u32 s = k % nstages, round = k / nstages;
         if (round > 0) {
             mbar_wait(&empty[s], (round - 1) & 1u);
-            qb_store<OCT>(p, t, k - nstages, stored, s);
+            qb_store<OCT>(p, t, qb_stage_ticket[s], s);
         }
+        fp4rt_u32 ticket = qb_take_ticket(p);
+        __syncwarp();
+        if (ticket >= t.tiles) {
+            if (lane == 0) {
+                qb_stage_ticket[s] = QB_DONE;
+                mbar_arrive_at(fp4rt_smem_addr(&full[s]));
+                if (ticket - t.tiles == gridDim.x - 1)
+                    *(volatile unsigned *)p.tile_counter = 0u;
+            }
+            break;
+        }
+        if (lane == 0)
+            qb_stage_ticket[s] = ticket;
         char *stage = stages + (size_t)s * FP4RT_QB_TILE_BYTES;
         if (OCT) {
-            qb_copy_octet(p, t, qb_octet_of(p, t, copied), stage, &full[s]);
-            walk32_next(copied);
+            qb_copy_octet(p, t, qb_ticket_octet(p, t, ticket), stage,
+                          &full[s]);
             continue;
         }
-        fp4rt_u32 tile = qb_tile_index(p, t, k);
+        fp4rt_u32 tile = qb_ticket_tile(p, t, ticket);
         fp4rt_u32 n = qb_tile_blocks(t, tile);
         fp4rt_i64 g0 = (fp4rt_i64)tile * QB_TILE_BLOCKS;
         __syncwarp();
@@ -348,11 +385,13 @@ FP4RT_DEV void qb_produce(const fp4rt_qparams &p, const qb_tiling &t,
                       (fp4rt_u32)(b - a) * QB_BLOCK_BYTES, &full[s]);
         }
     }
-    for (fp4rt_u32 j = k > nstages ? k - nstages : 0; j < k;
-         j++) {
+    /* Stage k % nstages holds QB_DONE; those of tiles k - nstages + 1 ..
+     * k - 1 still hold scales (tile k - nstages's were stored above). */
+    __syncwarp();
+    for (fp4rt_u32 j = k >= nstages ? k - nstages + 1 : 0; j < k; j++) {
         fp4rt_u32 s = j % nstages;
         mbar_wait(&empty[s], (j / nstages) & 1u);
-        qb_store<OCT>(p, t, j, stored, s);
+        qb_store<OCT>(p, t, qb_stage_ticket[s], s);
     }
 }
 
@@ -525,13 +564,14 @@ FP4RT_DEV void qb_run(const fp4rt_qparams &p, fp4rt_u32 at, fp4rt_u8 *code_at,
  * order).  Octet tiles: warp w takes slot w's row, lane l its blocks l, l
  * + 32, ...
  *
- * What the plain kernel waits on is this arithmetic, not the ring (H200,
- * 16384 x 7168): with the quantization taken out (each block's bytes
- * stored as its codes and scale) the same ring ran at 92-93% of the copy
- * ceiling idle, 94-95% queued, against 85-87% and 88-90%; Nsight Compute
- * counted 229 instructions a block (linear; 214 swizzled, 7 an element)
- * and 68% of the issue slots busy, against 12% without the arithmetic.
- * Freeing each stage before its blocks are quantized (a thread's blocks
+ * Before tickets (every gridDim.x-th tile a thread block), H200, 16384 x
+ * 7168: with the quantization taken out (each block's bytes stored as its
+ * codes and scale) the same ring ran at 92-93% of the copy ceiling idle,
+ * 94-95% queued, against 85-87% and 88-90%; Nsight Compute counted 229
+ * instructions a block (linear; 214 swizzled, 7 an element) and 68% of
+ * the issue slots busy, against 12%.  The arithmetic made the younger
+ * thread block of each multiprocessor fall behind (see the tickets);
+ * freeing each stage before its blocks are quantized (a thread's blocks
  * of a stage loaded into registers first, scale bytes stored straight to
  * the layout) did not help: linear 1% slower, swizzled 3-6%. */
 template <bool ADAPT, bool OCT>
@@ -550,27 +590,27 @@ FP4RT_DEV void qb_consume(const fp4rt_qparams &p, const qb_tiling &t,
     fp4rt_u32 empty_at = fp4rt_smem_addr(empty);
     fp4rt_u32 nonfinite = 0;
     const fp4rt_u32 nstages = QB_STAGES(ADAPT);
-    walk32 walk = qb_octet_walk(t);
-    for (fp4rt_u32 k = 0; blockIdx.x + k * gridDim.x < t.tiles; k++) {
+    for (fp4rt_u32 k = 0;; k++) {
         fp4rt_u32 s = k % nstages;
         fp4rt_u32 stage = ring + s * FP4RT_QB_TILE_BYTES;
         fp4rt_u32 scale_at = sbuf + s * QB_TILE_BLOCKS;
+        mbar_wait_at(full_at + sizeof(fp4rt_u64) * s, (k / nstages) & 1u);
+        fp4rt_u32 ticket = *(volatile fp4rt_u32 *)&qb_stage_ticket[s];
+        if (ticket == QB_DONE)
+            break;
         if (OCT) {
-            qb_octet o = qb_octet_of(p, t, walk);
-            walk32_next(walk);
+            qb_octet o = qb_ticket_octet(p, t, ticket);
             fp4rt_u32 w = c / FP4RT_WARP;
             fp4rt_i64 row = qb_slot_row(o, (int)w);
             fp4rt_u32 n = row < t.rows ? o.width : 0;
-            mbar_wait_at(full_at + sizeof(fp4rt_u64) * s, (k / nstages) & 1u);
             qb_run<ADAPT, FP4RT_WARP>(
                 p, stage + w * (QB_OCT_COLS * QB_BLOCK_BYTES),
                 codes + (row * p.kb + o.cb0) * (FP4RT_SF_VEC / 2),
                 scale_at + w * QB_OCT_COLS, c & (FP4RT_WARP - 1), n, s_enc6,
                 s_dec, table, count, &nonfinite);
         } else {
-            fp4rt_u32 tile = qb_tile_index(p, t, k);
+            fp4rt_u32 tile = qb_ticket_tile(p, t, ticket);
             fp4rt_u32 n = qb_tile_blocks(t, tile);
-            mbar_wait_at(full_at + sizeof(fp4rt_u64) * s, (k / nstages) & 1u);
             qb_run<ADAPT, QB_CONSUMERS>(
                 p, stage,
                 codes + (fp4rt_i64)tile * QB_TILE_BLOCKS * (FP4RT_SF_VEC / 2),

@@ -86,6 +86,7 @@ typedef struct fp4rt_qparams {
     fp4rt_u64 nonfinite;      /* uint64 counter or 0 */
     fp4rt_u64 rows_device;    /* int32 M or 0 */
     fp4rt_u64 workspace;      /* uint32 [2]: amax bits, block counter */
+    fp4rt_u64 tile_counter;   /* uint32: the bulk kernel's tickets */
     fp4rt_i64 rows;           /* M bound of the launch */
     fp4rt_i64 in_stride;      /* input row stride, elements */
     fp4rt_i64 cols;           /* K (output columns) */

@@ -42,6 +42,8 @@ struct fp4rt_quantizer {
     fp4rt_cu_function bulk_fn;   /* sm_90 on: main_fn fed by bulk copies */
     int bulk_resident;
     int bulk_smem;               /* its ring's bytes of shared memory */
+    fp4rt_devptr tile_counter;   /* its tickets (zeroed; each run leaves
+                                  * it zeroed) */
     fp4rt_cu_function small_fn;  /* PER_TENSOR 1D: tiny runs in one block */
     fp4rt_cu_function grid_fn;   /* PER_TENSOR 1D: mid-size runs, one
                                   * cooperative launch */
@@ -115,6 +117,19 @@ static void load_bulk(fp4rt_quantizer *qz, fp4rt_cu_function const *fns)
                   "quantizer: the bulk-copy kernel does not fit this "
                   "device (%d bytes of shared memory); the register kernel "
                   "is used", smem);
+        return;
+    }
+    /* Its ticket counter, zeroed before any run on any stream (a
+     * non-blocking one included) can read it; without it, the register
+     * kernel. */
+    if (fp4rt_mem_alloc(qz->ctx, 4, &qz->tile_counter) != FP4RT_SUCCESS ||
+        fp4rt_memset_d8(qz->ctx, qz->tile_counter, 0, 4) != FP4RT_SUCCESS ||
+        fp4rt_stream_synchronize(qz->ctx, NULL) != FP4RT_SUCCESS) {
+        fp4rt_log(qz->ctx, FP4RT_LOG_DEBUG,
+                  "quantizer: no device memory for the bulk-copy kernel's "
+                  "counter; the register kernel is used");
+        fp4rt_mem_free(qz->ctx, qz->tile_counter);
+        qz->tile_counter = 0;
         return;
     }
     qz->bulk_fn = fn;
@@ -244,6 +259,7 @@ void fp4rt_quantizer_destroy(fp4rt_quantizer *qz)
     if (!qz)
         return;
     fp4rt_mem_free(qz->ctx, qz->workspace);
+    fp4rt_mem_free(qz->ctx, qz->tile_counter);
     free(qz);
 }
 
@@ -406,6 +422,7 @@ static void fill_params(const fp4rt_quantizer *qz,
     p->nonfinite = a->nonfinite_count;
     p->rows_device = a->rows_device;
     p->workspace = qz->workspace;
+    p->tile_counter = qz->tile_counter;
     p->rows = a->rows;
     p->in_stride = stride;
     p->cols = q->d.cols;
@@ -480,51 +497,20 @@ static int use_bulk(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
            tiles < ((int64_t)1 << 29);
 }
 
-/* The bulk kernel's octet tiles (quant_bulk.cuh: swizzled scales on 16
- * bytes, K / 16 at least half a chunk) cut the rows into chunks of an
- * eighth of a tile's blocks, the last one narrower where K / 16 is not a
- * multiple of that: the count of chunks where they are uneven, else 1. */
-static int64_t bulk_uneven_chunks(const fp4rt_quantizer *qz,
-                                  const fp4rt_qparams *p)
-{
-    int64_t chunk = bulk_tile_blocks(qz) / FP4RT_QB_OCT_ROWS;
-    if (p->scale_layout != FP4RT_QP_LAYOUT_SWIZZLED || (p->scales & 15) ||
-        p->kb < chunk / 2 || p->kb % chunk == 0)
-        return 1;
-    return (p->kb + chunk - 1) / chunk;
-}
-
-static int64_t gcd64(int64_t a, int64_t b)
-{
-    while (b) {
-        int64_t r = a % b;
-        a = b;
-        b = r;
-    }
-    return a;
-}
-
-/* One thread block a tile, at most as many as are resident at once.
- * Thread blocks take every gridDim.x-th tile, a row's chunks one after
- * another: with uneven chunks, a grid prime to their count gives each
- * thread block every chunk in turn.  Else some take only the narrow
- * ones, and the rest take longer (H200, 16384 x 7168, four chunks a row,
- * 264 thread blocks: 4over6 MAE 195 us, against 171 in row-major tiles).
- * Smaller grids that give the thread blocks more nearly as many tiles
- * each were no faster (H200, 16384 x 7168: about 256 and 224 thread
- * blocks for the plain kernel against 264; 377, 359 and 263 for 4over6
- * against 395; at 8192 x 4096 the plain linear run with 256 was 0-3%
- * faster, within what runs vary). */
+/* One thread block a tile, at most as many as are resident at once; they
+ * take the tiles by tickets (quant_bulk.cuh), as many each as it gets
+ * through.  Before tickets, thread blocks took every gridDim.x-th tile:
+ * the uneven chunks of octet tiles then needed a grid prime to their
+ * count, and the two thread blocks of a multiprocessor did not keep pace
+ * (H200, 16384 x 7168 static swizzled: 81.7 -> 78.0-78.6 us idle with
+ * tickets, 4over6 MAE 129.8-130.4 -> 125.2-127.2). */
 static unsigned bulk_grid(const fp4rt_quantizer *qz, const fp4rt_qparams *p)
 {
     int64_t tiles = (p->rows * p->kb + bulk_tile_blocks(qz) - 1) /
                     bulk_tile_blocks(qz);
     int64_t cap = (int64_t)qz->ctx->sm_count * qz->bulk_resident;
-    int64_t chunks = bulk_uneven_chunks(qz, p);
     if (tiles > cap)
         tiles = cap;
-    while (tiles > 1 && gcd64(tiles, chunks) != 1)
-        tiles--;
     return tiles < 1 ? 1u : (unsigned)tiles;
 }
 
