@@ -661,7 +661,15 @@ FP4RT_DEV void quant1d_bulk(const fp4rt_qparams &p)
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     __syncthreads();
-    fp4rt_grid_enter();
+    /* Right behind this run's amax pass (p.after_amax), whose thread
+     * blocks let this grid launch only once past their own wait, the
+     * grid before the pass has finished: the input, the row count and
+     * the ticket counter (left at 0 by the run before) are then final,
+     * and only S_enc, which the consumers read, is still being written.
+     * So the producer warp takes its tickets and copies its first tiles
+     * while the amax pass ends; the consumers wait for it as usual. */
+    if (!p.after_amax || threadIdx.x < QB_CONSUMERS)
+        fp4rt_grid_enter();
     qb_tiling t = qb_tiles(p);
     if (t.octets)
         quant1d_bulk_tiles<ADAPT, true>(p, t, qb_smem, full, empty);

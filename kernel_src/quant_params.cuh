@@ -103,6 +103,8 @@ typedef struct fp4rt_qparams {
     fp4rt_i32 reverse;        /* 1: walk the items from the end */
     float e4m3_max;           /* 448 or 256, for computed S_enc */
     fp4rt_i32 bpi;            /* blocks (groups, quant1d.cu) a work item */
+    fp4rt_i32 after_amax;     /* 1: launched right behind this run's amax
+                               * pass (quant_bulk.cuh) */
 } fp4rt_qparams;
 
 typedef struct fp4rt_dqparams {

@@ -654,8 +654,10 @@ fp4rt_status fp4rt_quantizer_run(fp4rt_quantizer *qz,
         if (st != FP4RT_SUCCESS)
             return st;
         /* Walk back from the end: the amax pass just read it, so the
-         * tail of a large input is still in L2. */
+         * tail of a large input is still in L2.  The bulk kernel's copies
+         * may start before the pass ends (quant_bulk.cuh). */
         p.reverse = 1;
+        p.after_amax = 1;
     }
     return run_main(qz, &p, stream);
 }
