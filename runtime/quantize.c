@@ -90,6 +90,23 @@ static int bulk_applies(const fp4rt_quantizer *qz)
             d->global_mode == FP4RT_GLOBAL_PER_TENSOR);
 }
 
+/* bytes of device memory at *out, zeroed before a run on any stream (a
+ * non-blocking one included) can read them; on failure *out is 0. */
+static fp4rt_status alloc_zeroed(fp4rt_context *ctx, size_t bytes,
+                                 fp4rt_devptr *out)
+{
+    fp4rt_status st = fp4rt_mem_alloc(ctx, bytes, out);
+    if (st == FP4RT_SUCCESS)
+        st = fp4rt_memset_d8(ctx, *out, 0, bytes);
+    if (st == FP4RT_SUCCESS)
+        st = fp4rt_stream_synchronize(ctx, NULL);
+    if (st != FP4RT_SUCCESS) {
+        fp4rt_mem_free(ctx, *out);
+        *out = 0;
+    }
+    return st;
+}
+
 /* Where the device cannot give the kernel its ring (less shared memory
  * than the table in quant_params.cuh assumes), the register kernel
  * stays: not an error. */
@@ -119,17 +136,11 @@ static void load_bulk(fp4rt_quantizer *qz, fp4rt_cu_function const *fns)
                   "is used", smem);
         return;
     }
-    /* Its ticket counter, zeroed before any run on any stream (a
-     * non-blocking one included) can read it; without it, the register
-     * kernel. */
-    if (fp4rt_mem_alloc(qz->ctx, 4, &qz->tile_counter) != FP4RT_SUCCESS ||
-        fp4rt_memset_d8(qz->ctx, qz->tile_counter, 0, 4) != FP4RT_SUCCESS ||
-        fp4rt_stream_synchronize(qz->ctx, NULL) != FP4RT_SUCCESS) {
+    /* Its ticket counter; without it, the register kernel. */
+    if (alloc_zeroed(qz->ctx, 4, &qz->tile_counter) != FP4RT_SUCCESS) {
         fp4rt_log(qz->ctx, FP4RT_LOG_DEBUG,
                   "quantizer: no device memory for the bulk-copy kernel's "
                   "counter; the register kernel is used");
-        fp4rt_mem_free(qz->ctx, qz->tile_counter);
-        qz->tile_counter = 0;
         return;
     }
     qz->bulk_fn = fn;
@@ -213,14 +224,7 @@ static fp4rt_status load_kernels(fp4rt_quantizer *qz)
     /* Zeroed; the amax pass leaves its words zeroed for the next run,
      * the cooperative kernel its epoch and slots, which need no reset. */
     size_t bytes = (FP4RT_QG_WS + (size_t)FP4RT_QG_WORDS(qz->grid_cap)) * 4;
-    st = fp4rt_mem_alloc(qz->ctx, bytes, &qz->workspace);
-    if (st == FP4RT_SUCCESS)
-        st = fp4rt_memset_d8(qz->ctx, qz->workspace, 0, bytes);
-    /* Done before a run on any stream (a non-blocking one included)
-     * can read it. */
-    if (st == FP4RT_SUCCESS)
-        st = fp4rt_stream_synchronize(qz->ctx, NULL);
-    return st;
+    return alloc_zeroed(qz->ctx, bytes, &qz->workspace);
 }
 
 fp4rt_status fp4rt_quantizer_create(fp4rt_context *ctx,
